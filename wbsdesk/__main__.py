@@ -1,0 +1,30 @@
+"""Entry point: ``wbsdesk`` with no arguments opens the app, otherwise runs the CLI."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+
+def _launch_gui(*, workspace: Path, study: str | None, screenshot: Path | None,
+                view: str) -> int:
+    from wbsdesk.gui.app import run_gui
+
+    return run_gui(workspace=workspace, study=study, screenshot=screenshot, view=view)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run wbsdesk (the console script and ``python -m wbsdesk``)."""
+    multiprocessing.freeze_support()
+    os.umask(0o077)  # everything the app creates is readable by the user only
+    from wbsdesk.cli import cli, register_gui
+
+    register_gui(_launch_gui)
+    args = sys.argv[1:] if argv is None else argv
+    cli.main(args=args, prog_name="wbsdesk")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure logic over plain data: protocols, folds, metrics, statistics, jobs. No I/O."""

@@ -1,0 +1,154 @@
+"""The main window: navigation, the workspace's studies and the selected study's details."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wbsdesk import __version__
+from wbsdesk.services import studies as study_service
+from wbsdesk.services.workspace import Workspace
+
+NAV = ("Studies", "Reading", "Training", "Dashboard")
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    t.horizontalHeader().setStretchLastSection(True)
+    return t
+
+
+def _fill(t: QTableWidget, rows: list[list[object]]) -> None:
+    t.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem("" if value is None else str(value))
+            if isinstance(value, int | float):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            t.setItem(r, c, item)
+
+
+class StudiesWidget(QWidget):
+    """The workspace's studies, and the selected one's groups and folds."""
+
+    def __init__(self, ws: Workspace, study: str | None = None) -> None:
+        super().__init__()
+        self._ws = ws
+        self.studies_table = _table(["Study", "Protocol", "Subjects", "Photos", "Data"])
+        self.groups_table = _table(["Group", "Subjects", "Excluded", "Photos", "Primary"])
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        f = QFont(self.title.font())
+        f.setPointSizeF(f.pointSizeF() * 1.3)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.empty = QLabel()
+        self.empty.setWordWrap(True)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.addWidget(QLabel("<b>Studies in this workspace</b>"))
+        lv.addWidget(self.studies_table)
+        lv.addWidget(self.empty)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.addWidget(self.title)
+        rv.addWidget(self.groups_table)
+        rv.addWidget(self.details)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([480, 640])
+        QVBoxLayout(self).addWidget(split)
+        self.studies_table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.refresh(select=study)
+
+    def refresh(self, select: str | None = None) -> None:
+        """Reload the list of studies and select ``select`` (or the first)."""
+        rows = study_service.list_studies(self._ws)
+        self._names = [r["name"] for r in rows]
+        _fill(self.studies_table, [[r["name"], r["protocol"], r["subjects"], r["photos"],
+                                    "SYNTHETIC" if r["synthetic"] else "real"] for r in rows])
+        self.empty.setText("" if rows else
+                           "No studies yet. Build the demo with <tt>wbsdesk demo</tt>, or "
+                           "create one with <tt>wbsdesk study create</tt>.")
+        if rows:
+            idx = self._names.index(select) if select in self._names else 0
+            self.studies_table.selectRow(idx)
+        else:
+            self._show(None)
+
+    def _on_selection_changed(self) -> None:
+        sel = self.studies_table.selectionModel().selectedRows()
+        self._show(self._names[sel[0].row()] if sel else None)
+
+    def _show(self, name: str | None) -> None:
+        if name is None:
+            self.title.setText("")
+            _fill(self.groups_table, [])
+            self.details.setText("")
+            return
+        info = study_service.show_study(self._ws, name)
+        tag = "  [synthetic data]" if info["synthetic"] else ""
+        self.title.setText(f"{info['name']}{tag}")
+        _fill(self.groups_table, [
+            [v["label"] + ("  (target)" if v["positive"] else ""), v["subjects"],
+             v["excluded"], v["photos"], v["primary_photos"]]
+            for v in info["groups"].values()])
+        f = info["folds"]
+        folds = (f"{f['k']} folds, seed {f['seed']}" if f["assigned"]
+                 else "not assigned yet")
+        self.details.setText(f"<p>{info['title']}</p><p>Protocol: <b>{info['protocol']}</b>"
+                             f"<br>Subjects: {info['subjects']}, photos: {info['photos']}"
+                             f"<br>Cross-validation folds: {folds}</p>")
+
+
+class MainWindow(QMainWindow):
+    """The app window: navigation on the left, the chosen view on the right."""
+
+    def __init__(self, ws: Workspace, study: str | None = None) -> None:
+        super().__init__()
+        self.ws = ws
+        self.setWindowTitle(f"wbsdesk {__version__} — {ws.root}")
+        self.nav = QListWidget()
+        self.nav.setFixedWidth(150)
+        self.stack = QStackedWidget()
+        self.studies = StudiesWidget(ws, study)
+        for name in NAV:
+            item = QListWidgetItem(name)
+            if name != "Studies":
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+                item.setToolTip("Not available yet in this version")
+            self.nav.addItem(item)
+        self.stack.addWidget(self.studies)
+        self.nav.setCurrentRow(0)
+        body = QWidget()
+        h = QHBoxLayout(body)
+        h.addWidget(self.nav)
+        h.addWidget(self.stack, 1)
+        self.setCentralWidget(body)
+        self.statusBar().showMessage(f"Workspace: {ws.root}")

@@ -1,0 +1,263 @@
+"""Importing photos with a manifest: check everything first, then land all of it or nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
+from wbsdesk.errors import Cancelled, Problem, UserError
+from wbsdesk.services.manifest import ManifestRow, read_manifest
+from wbsdesk.services.photos import (
+    PhotoInfo,
+    PhotoProblem,
+    probe_photo,
+    store_photo,
+    stored_relpath,
+)
+from wbsdesk.services.studies import load_study
+from wbsdesk.services.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did."""
+
+    study: str
+    manifest: str
+    rows: int
+    subjects_added: int
+    photos_added: int
+    photos_already_present: int
+    files_copied: int
+
+    @property
+    def no_op(self) -> bool:
+        """True when everything was already in the study (a re-import)."""
+        return self.subjects_added == 0 and self.photos_added == 0
+
+
+@dataclass(frozen=True)
+class _Checked:
+    row: ManifestRow
+    path: Path
+    info: PhotoInfo
+
+
+def import_manifest(ws: Workspace, study_name: str, manifest: Path,
+                    photos_dir: Path | None = None, *, progress: ProgressFn = no_progress,
+                    cancel: CancelToken | None = None) -> ImportReport:
+    """Import a manifest's subjects and photos into a study, all or nothing.
+
+    Every row and file is checked first and all problems are reported together in one
+    :class:`UserError`; then nothing is written. Photos are copied into the workspace under
+    their SHA-256; re-importing the same manifest changes nothing.
+
+    Parameters
+    ----------
+    ws : Workspace
+    study_name : str
+    manifest : Path
+        CSV with ``subject_id, photo, group`` (+ optional ``sex, age_months, diagnosis,
+        primary``; other columns are kept as metadata).
+    photos_dir : Path, optional
+        Folder the ``photo`` paths are relative to (default: the manifest's folder).
+    progress, cancel : keyword-only
+        The job contract.
+
+    Returns
+    -------
+    ImportReport
+    """
+    cancel = cancel or CancelToken()
+    study = load_study(ws, study_name)
+    manifest = Path(manifest)
+    base = Path(photos_dir) if photos_dir is not None else manifest.parent
+    if not base.is_dir():
+        raise UserError(f"{base}: the photos folder does not exist")
+    base = base.resolve()
+    rows, problems = read_manifest(manifest, study.protocol.groups.names)
+    checked: list[_Checked] = []
+    probed: dict[Path, PhotoInfo | str] = {}
+    limits = study.protocol.photos
+    for i, row in enumerate(rows):
+        cancel.raise_if_cancelled()
+        progress(Progress(i, len(rows), "checking photos"))
+        path, reason = _resolve_photo(base, row.photo)
+        if path is not None and path not in probed:
+            try:
+                probed[path] = probe_photo(path, max_pixels=limits.max_pixels,
+                                           min_side_px=limits.min_side_px)
+            except PhotoProblem as exc:
+                probed[path] = exc.reason
+        if path is not None and isinstance(probed[path], str):
+            reason = f"{row.photo}: {probed[path]}"
+        if reason:
+            problems.append(Problem(str(manifest), row.line, reason))
+        else:
+            checked.append(_Checked(row, path, probed[path]))  # type: ignore[arg-type]
+    problems += _cross_check(ws, study.id, str(manifest), rows, checked)
+    if problems:
+        problems.sort(key=lambda p: (p.row or 0, p.reason))
+        log.warning("import into %s refused: %d problems in %s", study_name, len(problems),
+                    manifest)
+        raise UserError(f"Import refused: {len(problems)} problem(s) in {manifest}. "
+                        "Nothing was imported.", problems=problems,
+                        hint="Fix the rows listed and import again.")
+    return _land(ws, study.id, study_name, manifest, checked, progress, cancel)
+
+
+def _resolve_photo(base: Path, photo: str) -> tuple[Path | None, str | None]:
+    rel = photo.replace("\\", "/")
+    if PurePosixPath(rel).is_absolute() or PureWindowsPath(photo).is_absolute():
+        return None, f"{photo}: absolute paths are not allowed; give a path inside the photos " \
+                     f"folder {base}"
+    candidate = base / rel
+    resolved = candidate.resolve()
+    if not resolved.is_relative_to(base):
+        why = "is a link that points" if candidate.is_symlink() else "points"
+        return None, f"{photo}: {why} outside the photos folder {base}"
+    if not resolved.exists():
+        return None, f"{photo}: file not found in {base}"
+    if not resolved.is_file():
+        return None, f"{photo}: is a folder, not a photo file"
+    return resolved, None
+
+
+def _cross_check(ws: Workspace, study_id: int, name: str, rows: list[ManifestRow],
+                 checked: list[_Checked]) -> list[Problem]:
+    out: list[Problem] = []
+    store = ws.store
+    existing = {s.key: s for s in store.subjects(study_id)}
+    photos_by_subject: dict[int, list] = defaultdict(list)
+    for p in store.photos(study_id):
+        photos_by_subject[p.subject_id].append(p)
+    sha_owner = {p.sha256: s.key for s in existing.values() for p in photos_by_subject[s.id]}
+
+    first: dict[str, ManifestRow] = {}
+    for row in rows:
+        ref = first.setdefault(row.subject_id, row)
+        if ref is not row:
+            for attr in ("group", "sex", "age_months", "diagnosis", "metadata"):
+                if getattr(row, attr) != getattr(ref, attr):
+                    out.append(Problem(name, row.line, f"subject {row.subject_id}: {attr} "
+                               f"{getattr(row, attr)!r} disagrees with row {ref.line} "
+                               f"({getattr(ref, attr)!r})"))
+        stored = existing.get(row.subject_id)
+        if stored is not None:
+            for attr, have in (("group", stored.group), ("sex", stored.sex),
+                               ("age_months", stored.age_months),
+                               ("diagnosis", stored.diagnosis)):
+                mine = getattr(row, attr)
+                if mine is not None and mine != have:
+                    out.append(Problem(name, row.line, f"subject {row.subject_id} is already "
+                               f"in the study with {attr} {have!r}, not {mine!r}"))
+
+    seen_path: dict[Path, int] = {}
+    seen_sha: dict[str, _Checked] = {}
+    for c in checked:
+        if c.path in seen_path:
+            out.append(Problem(name, c.row.line, f"{c.row.photo}: listed twice (also row "
+                                                 f"{seen_path[c.path]})"))
+            continue
+        seen_path[c.path] = c.row.line
+        other = seen_sha.get(c.info.sha256)
+        if other is not None:
+            who = ("the same subject" if other.row.subject_id == c.row.subject_id
+                   else f"subject {other.row.subject_id}")
+            out.append(Problem(name, c.row.line, f"{c.row.photo}: identical bytes to "
+                               f"{other.row.photo} of {who} (row {other.row.line})"))
+            continue
+        seen_sha[c.info.sha256] = c
+        owner = sha_owner.get(c.info.sha256)
+        if owner is not None and owner != c.row.subject_id:
+            out.append(Problem(name, c.row.line, f"{c.row.photo}: identical bytes to a photo "
+                               f"already imported for subject {owner}"))
+
+    per_subject: dict[str, list[ManifestRow]] = defaultdict(list)
+    for row in rows:
+        per_subject[row.subject_id].append(row)
+    for key, srows in per_subject.items():
+        stored = existing.get(key)
+        old = photos_by_subject[stored.id] if stored else []
+        old_sha = {p.sha256 for p in old}
+        new_rows = [c.row for c in checked if c.row.subject_id == key
+                    and c.info.sha256 not in old_sha]
+        n_primary = (sum(1 for r in srows if r.primary) +
+                     sum(1 for p in old if p.is_primary))
+        total = len({c.info.sha256 for c in checked if c.row.subject_id == key} | old_sha)
+        if n_primary > 1:
+            out.append(Problem(name, srows[0].line, f"subject {key}: {n_primary} photos are "
+                                                    "marked primary; mark exactly one"))
+        elif total > 1 and n_primary == 0:
+            out.append(Problem(name, srows[0].line, f"subject {key} has {total} photos and "
+                               "none is marked primary; set primary=1 on the one to use"))
+        elif total == 1 and new_rows and new_rows[0].primary is False:
+            out.append(Problem(name, new_rows[0].line, f"subject {key}: its only photo is "
+                               "marked primary=0"))
+    return out
+
+
+def _land(ws: Workspace, study_id: int, study_name: str, manifest: Path,
+          checked: list[_Checked], progress: ProgressFn, cancel: CancelToken) -> ImportReport:
+    store = ws.store
+    created: list[Path] = []
+    created_dirs: list[Path] = []
+    try:
+        for i, c in enumerate(checked):
+            cancel.raise_if_cancelled()
+            progress(Progress(i, len(checked), "copying photos"))
+            for d in (ws.photos_dir, ws.photos_dir / c.info.sha256[:2]):
+                if not d.exists():
+                    created_dirs.append(d)
+            if store_photo(c.path, ws.root, c.info):
+                created.append(ws.root / stored_relpath(c.info))
+        added_subjects = added_photos = present = 0
+        with store.atomic():
+            existing = {s.key: s.id for s in store.subjects(study_id)}
+            have = {(p.subject_id, p.sha256) for p in store.photos(study_id)}
+            counts: dict[str, int] = defaultdict(int)
+            for c in checked:
+                counts[c.row.subject_id] += 1
+            for c in checked:
+                r = c.row
+                sid = existing.get(r.subject_id)
+                if sid is None:
+                    sid = store.insert_subject(study_id, key=r.subject_id, group=r.group,
+                                               sex=r.sex, age_months=r.age_months,
+                                               diagnosis=r.diagnosis, metadata=r.metadata)
+                    existing[r.subject_id] = sid
+                    added_subjects += 1
+                if (sid, c.info.sha256) in have:
+                    present += 1
+                    continue
+                primary = r.primary if r.primary is not None else counts[r.subject_id] == 1
+                store.insert_photo(sid, sha256=c.info.sha256, stored_path=stored_relpath(c.info),
+                                   original_name=r.photo, fmt=c.info.format,
+                                   width=c.info.width, height=c.info.height,
+                                   is_primary=primary)
+                have.add((sid, c.info.sha256))
+                added_photos += 1
+            if added_subjects or added_photos:
+                store.audit(study_id, "import", {
+                    "manifest": str(manifest), "rows": len(checked),
+                    "subjects_added": added_subjects, "photos_added": added_photos})
+    except BaseException as exc:
+        for f in created:
+            f.unlink(missing_ok=True)
+        for d in reversed(created_dirs):
+            if d.exists() and not any(d.iterdir()):
+                d.rmdir()
+        if isinstance(exc, Cancelled):
+            log.info("import into %s cancelled; nothing was imported", study_name)
+        raise
+    progress(Progress(len(checked), len(checked), "imported"))
+    log.info("imported %s into %s: %d subjects, %d photos added", manifest, study_name,
+             added_subjects, added_photos)
+    return ImportReport(study=study_name, manifest=str(manifest), rows=len(checked),
+                        subjects_added=added_subjects, photos_added=added_photos,
+                        photos_already_present=present, files_copied=len(created))
