@@ -89,10 +89,12 @@ def study_show(obj: Ctx, name: str, as_json: bool) -> None:
               help="CSV with subject_id, photo, group [, sex, age_months, diagnosis, primary].")
 @click.option("--photos", "photos_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder the photo paths are relative to (default: the CSV's).")
+@click.option("--group-from", "group_column", default="group", show_default=True,
+              help="Manifest column that holds the group, e.g. 'sex'.")
 @json_option
 @click.pass_obj
 def import_cmd(obj: Ctx, name: str, manifest: Path, photos_dir: Path | None,
-               as_json: bool) -> None:
+               group_column: str, as_json: bool) -> None:
     """Import subjects and photos into study NAME (all or nothing)."""
     out = sys.stderr if as_json else None
     with obj.open() as ws, click.progressbar(length=1, label="Importing", file=out) as bar:
@@ -101,8 +103,8 @@ def import_cmd(obj: Ctx, name: str, manifest: Path, photos_dir: Path | None,
             bar.length = max(p.total, 1)
             bar.update(p.done - bar.pos, current_item=p.message)
 
-        report = import_manifest(ws, name, manifest, photos_dir, progress=progress,
-                                 cancel=CancelToken())
+        report = import_manifest(ws, name, manifest, photos_dir, group_column=group_column,
+                                 progress=progress, cancel=CancelToken())
     data = asdict(report) | {"no_op": report.no_op}
 
     def render() -> None:

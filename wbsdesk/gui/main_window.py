@@ -34,8 +34,10 @@ def _table(headers: list[str]) -> QTableWidget:
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
+    header = t.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     return t
 
 
@@ -49,6 +51,12 @@ def _fill(t: QTableWidget, rows: list[list[object]]) -> None:
             t.setItem(r, c, item)
 
 
+def _fit_height(t: QTableWidget) -> None:
+    h = t.horizontalHeader().height() + 2 * t.frameWidth()
+    h += sum(t.rowHeight(r) for r in range(t.rowCount()))
+    t.setFixedHeight(h)
+
+
 class StudiesWidget(QWidget):
     """The workspace's studies, and the selected one's groups and folds."""
 
@@ -57,6 +65,8 @@ class StudiesWidget(QWidget):
         self._ws = ws
         self.studies_table = _table(["Study", "Protocol", "Subjects", "Photos", "Data"])
         self.groups_table = _table(["Group", "Subjects", "Excluded", "Photos", "Primary"])
+        self.folds_label = QLabel()
+        self.folds_table = _table(["Subset"])
         self.title = QLabel()
         self.title.setWordWrap(True)
         f = QFont(self.title.font())
@@ -77,12 +87,15 @@ class StudiesWidget(QWidget):
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(self.title)
-        rv.addWidget(self.groups_table)
         rv.addWidget(self.details)
+        rv.addWidget(self.groups_table)
+        rv.addWidget(self.folds_label)
+        rv.addWidget(self.folds_table)
+        rv.addStretch(1)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([480, 640])
+        split.setSizes([520, 680])
         QVBoxLayout(self).addWidget(split)
         self.studies_table.itemSelectionChanged.connect(self._on_selection_changed)
         self.refresh(select=study)
@@ -111,6 +124,8 @@ class StudiesWidget(QWidget):
             self.title.setText("")
             _fill(self.groups_table, [])
             self.details.setText("")
+            self.folds_label.setText("")
+            self.folds_table.hide()
             return
         info = study_service.show_study(self._ws, name)
         tag = "  [synthetic data]" if info["synthetic"] else ""
@@ -119,12 +134,28 @@ class StudiesWidget(QWidget):
             [v["label"] + ("  (target)" if v["positive"] else ""), v["subjects"],
              v["excluded"], v["photos"], v["primary_photos"]]
             for v in info["groups"].values()])
+        _fit_height(self.groups_table)
         f = info["folds"]
         folds = (f"{f['k']} folds, seed {f['seed']}" if f["assigned"]
                  else "not assigned yet")
         self.details.setText(f"<p>{info['title']}</p><p>Protocol: <b>{info['protocol']}</b>"
                              f"<br>Subjects: {info['subjects']}, photos: {info['photos']}"
                              f"<br>Cross-validation folds: {folds}</p>")
+        report = study_service.fold_report(self._ws, name)
+        self.folds_table.setVisible(report is not None)
+        if report is None:
+            self.folds_label.setText("")
+            return
+        self.folds_label.setText("<b>Subjects per fold and group</b> (Table 3)")
+        labels = [info["groups"][g]["label"] for g in report.groups]
+        self.folds_table.setColumnCount(len(labels) + 2)
+        self.folds_table.setHorizontalHeaderLabels(["Subset", *labels, "Total"])
+        rows = []
+        for i in range(report.k):
+            counts = [report.table[g][i] for g in report.groups]
+            rows.append([f"Subset {i + 1}", *counts, sum(counts)])
+        _fill(self.folds_table, rows)
+        _fit_height(self.folds_table)
 
 
 class MainWindow(QMainWindow):
@@ -152,3 +183,4 @@ class MainWindow(QMainWindow):
         h.addWidget(self.stack, 1)
         self.setCentralWidget(body)
         self.statusBar().showMessage(f"Workspace: {ws.root}")
+        self.resize(1200, 760)

@@ -49,7 +49,8 @@ class _Checked:
 
 
 def import_manifest(ws: Workspace, study_name: str, manifest: Path,
-                    photos_dir: Path | None = None, *, progress: ProgressFn = no_progress,
+                    photos_dir: Path | None = None, *, group_column: str = "group",
+                    progress: ProgressFn = no_progress,
                     cancel: CancelToken | None = None) -> ImportReport:
     """Import a manifest's subjects and photos into a study, all or nothing.
 
@@ -66,6 +67,8 @@ def import_manifest(ws: Workspace, study_name: str, manifest: Path,
         primary``; other columns are kept as metadata).
     photos_dir : Path, optional
         Folder the ``photo`` paths are relative to (default: the manifest's folder).
+    group_column : str, keyword-only
+        The column that holds the group (default ``group``).
     progress, cancel : keyword-only
         The job contract.
 
@@ -80,7 +83,8 @@ def import_manifest(ws: Workspace, study_name: str, manifest: Path,
     if not base.is_dir():
         raise UserError(f"{base}: the photos folder does not exist")
     base = base.resolve()
-    rows, problems = read_manifest(manifest, study.protocol.groups.names)
+    rows, problems = read_manifest(manifest, study.protocol.groups.names,
+                                   group_column=group_column)
     checked: list[_Checked] = []
     probed: dict[Path, PhotoInfo | str] = {}
     limits = study.protocol.photos

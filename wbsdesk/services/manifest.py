@@ -42,7 +42,8 @@ def template_csv(groups: Sequence[str]) -> str:
             f"S002,S002_front.jpg,{g[-1]},M,41.5,,1\n")
 
 
-def read_manifest(path: Path, groups: Sequence[str]) -> tuple[list[ManifestRow], list[Problem]]:
+def read_manifest(path: Path, groups: Sequence[str], *,
+                  group_column: str = "group") -> tuple[list[ManifestRow], list[Problem]]:
     """Parse and check a manifest CSV.
 
     UTF-8 with or without BOM; ``,``, ``;`` or tab separated (taken from the header line).
@@ -55,6 +56,8 @@ def read_manifest(path: Path, groups: Sequence[str]) -> tuple[list[ManifestRow],
         The CSV file.
     groups : sequence of str
         The study's group names (matched case-insensitively).
+    group_column : str, keyword-only
+        Column holding the group (default ``group``), e.g. ``sex`` for a sex-prediction study.
 
     Returns
     -------
@@ -90,7 +93,9 @@ def read_manifest(path: Path, groups: Sequence[str]) -> tuple[list[ManifestRow],
     dupes = sorted({c for c in cols if cols.count(c) > 1 and c})
     if dupes:
         problems.append(Problem(name, header_no, f"column(s) named twice: {', '.join(dupes)}"))
-    missing = [c for c in REQUIRED if c not in cols]
+    group_column = group_column.strip().lower()
+    required = ("subject_id", "photo", group_column)
+    missing = [c for c in required if c not in cols]
     if missing:
         problems.append(Problem(name, header_no, f"missing required column(s): "
                                 f"{', '.join(missing)} (found: {', '.join(cols)})"))
@@ -106,15 +111,15 @@ def read_manifest(path: Path, groups: Sequence[str]) -> tuple[list[ManifestRow],
                                                 f"{len(cols)}"))
             continue
         values = {c: v.strip() for c, v in zip(cols, rec, strict=True)}
-        row, row_problems = _check_row(name, line, values, by_lower)
+        row, row_problems = _check_row(name, line, values, by_lower, group_column)
         problems += row_problems
         if row is not None:
             rows.append(row)
     return rows, problems
 
 
-def _check_row(name: str, line: int, v: dict[str, str],
-               groups: dict[str, str]) -> tuple[ManifestRow | None, list[Problem]]:
+def _check_row(name: str, line: int, v: dict[str, str], groups: dict[str, str],
+               group_column: str) -> tuple[ManifestRow | None, list[Problem]]:
     out: list[Problem] = []
 
     def bad(reason: str) -> None:
@@ -124,9 +129,10 @@ def _check_row(name: str, line: int, v: dict[str, str],
         bad("subject_id is empty")
     if not v["photo"]:
         bad("photo is empty")
-    group = groups.get(v["group"].lower())
+    group = groups.get(v[group_column].lower())
     if group is None:
-        bad(f"unknown group {v['group']!r}; expected one of {', '.join(groups.values())}")
+        bad(f"unknown group {v[group_column]!r} in column {group_column!r}; expected one of "
+            f"{', '.join(groups.values())}")
     sex = None
     if v.get("sex"):
         sex = _SEX.get(v["sex"].lower())
@@ -147,7 +153,8 @@ def _check_row(name: str, line: int, v: dict[str, str],
         primary = _BOOL.get(v["primary"].lower())
         if primary is None:
             bad(f"primary {v['primary']!r} is not 1/0, yes/no or true/false")
-    meta = {k: val for k, val in v.items() if k not in REQUIRED + OPTIONAL and k and val}
+    known = {*REQUIRED, *OPTIONAL, group_column}
+    meta = {k: val for k, val in v.items() if k not in known and k and val}
     if out:
         return None, out
     return ManifestRow(line=line, subject_id=v["subject_id"], photo=v["photo"], group=group,

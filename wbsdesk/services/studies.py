@@ -168,15 +168,26 @@ def folds(ws: Workspace, name: str, *, seed: int | None = None,
             store.replace_folds(study.id, assignment, seed=use_seed, k=k)
             store.audit(study.id, "reassign_folds" if settings else "assign_folds",
                         {"seed": use_seed, "k": k, "subjects": len(assignment)})
-        settings = (use_seed, k)
         newly = True
         log.info("assigned %d subjects of %s to %d folds (seed %d)", len(assignment), name, k,
                  use_seed)
-    stored = store.folds(study.id)
+    report = fold_report(ws, name)
+    assert report is not None
+    return FoldsReport(**{**asdict(report), "newly_assigned": newly})
+
+
+def fold_report(ws: Workspace, name: str) -> FoldsReport | None:
+    """The stored folds of a study and its Table 3, or ``None`` if never assigned (read-only)."""
+    study = load_study(ws, name)
+    settings = ws.store.fold_settings(study.id)
+    if settings is None:
+        return None
+    subjects = ws.store.subjects(study.id, include_excluded=False)
+    stored = ws.store.folds(study.id)
     groups = {s.id: s.group for s in subjects}
     in_folds = {sid: f for sid, f in stored.items() if sid in groups}
     names = list(study.protocol.groups.names)
-    return FoldsReport(study=name, seed=settings[0], k=settings[1], newly_assigned=newly,
+    return FoldsReport(study=name, seed=settings[0], k=settings[1], newly_assigned=False,
                        groups=names, table=fold_table(in_folds, groups, group_order=names,
                                                       k=settings[1]),
                        unassigned_subjects=sum(1 for s in subjects if s.id not in stored))
