@@ -91,3 +91,29 @@ def snapshot(root: Path) -> dict[str, str]:
             continue
         out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "<dir>"
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """A workspace with the full demo study, built once per test session (read it, or copy it)."""
+    from wbsdesk.services.demo import build_demo
+    from wbsdesk.services.workspace import open_workspace
+
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    with open_workspace(root) as w:
+        build_demo(w)
+    return root
+
+
+@pytest.fixture
+def demo_ws(demo_template: Path, tmp_path: Path):
+    """A private copy of the demo workspace, open."""
+    import shutil
+
+    from wbsdesk.services.workspace import open_workspace
+
+    root = tmp_path / "demo_ws"
+    shutil.copytree(demo_template, root)
+    w = open_workspace(root)
+    yield w
+    w.close()

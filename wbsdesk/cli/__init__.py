@@ -1,6 +1,7 @@
 """The ``wbsdesk`` command line: a thin click layer over :mod:`wbsdesk.services`."""
 
 from wbsdesk.cli import commands as _commands  # noqa: F401  (registers the commands)
+from wbsdesk.cli import face_commands as _face_commands  # noqa: F401
 from wbsdesk.cli.base import cli, register_gui
 
 __all__ = ["cli", "register_gui"]

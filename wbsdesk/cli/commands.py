@@ -78,6 +78,10 @@ def study_show(obj: Ctx, name: str, as_json: bool) -> None:
             click.echo(f"Folds: {f['k']} folds, seed {f['seed']}{extra}")
         else:
             click.echo(f"Folds: not assigned yet (run 'wbsdesk folds {name}')")
+        fc = info["faces"]
+        click.echo(f"Faces: {fc['ok']} ok, {fc['needs_review']} need review, "
+                   f"{fc['not_aligned']} not aligned ({fc['manual']} manual crops) of "
+                   f"{fc['primary_photos']} primary photos")
         click.echo("* positive (target) group")
 
     emit(info, as_json, render)

@@ -110,10 +110,20 @@ def show_study(ws: Workspace, name: str) -> dict[str, Any]:
         "k": settings[1] if settings else study.protocol.folds.k,
         "unassigned_subjects": sum(1 for s in included if s.id not in folds),
     }
+    crops = ws.store.crops(study.id)
+    included = {s.id for s in subjects if not s.excluded}
+    primary = [p for p in photos if p.is_primary and p.subject_id in included]
+    faces = {"primary_photos": len(primary),
+             "ok": sum(1 for p in primary if p.id in crops and crops[p.id].status == "ok"),
+             "needs_review": sum(1 for p in primary
+                                 if p.id in crops and crops[p.id].status != "ok"),
+             "not_aligned": sum(1 for p in primary if p.id not in crops),
+             "manual": sum(1 for p in primary
+                           if p.id in crops and crops[p.id].method == "manual")}
     return {"name": study.name, "protocol": study.protocol.name,
             "title": study.protocol.title, "synthetic": study.synthetic,
             "created_at": study.created_at, "subjects": len(subjects),
-            "photos": len(photos), "groups": groups, "folds": fold_status}
+            "photos": len(photos), "groups": groups, "folds": fold_status, "faces": faces}
 
 
 @dataclass(frozen=True)

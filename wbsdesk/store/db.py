@@ -12,13 +12,14 @@ from sqlite_utils import Database
 
 from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
 from wbsdesk.errors import UserError
+from wbsdesk.store.crops import CropsRepo
 from wbsdesk.store.migrations import MIGRATION_SET, known_names, migrations
 from wbsdesk.store.repo import Repo
 
 log = logging.getLogger(__name__)
 
 
-class Store(Repo):
+class Store(Repo, CropsRepo):
     """One open workspace database (one per thread; sqlite-utils refuses cross-thread use)."""
 
     def __init__(self, db: Database, path: Path) -> None:

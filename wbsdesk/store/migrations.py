@@ -77,6 +77,37 @@ def m0001_initial(db: Database) -> None:
     )
 
 
+@migrations(name="0002_crops")
+def m0002_crops(db: Database) -> None:
+    """Face crops: one current alignment per photo, with its review status."""
+    db.executescript(
+        """
+        CREATE TABLE crops (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'needs_review')),
+            reasons TEXT NOT NULL DEFAULT '[]',       -- JSON list of reason codes
+            method TEXT NOT NULL CHECK (method IN ('mtcnn', 'manual')),
+            n_faces INTEGER NOT NULL CHECK (n_faces >= 0),
+            bbox TEXT,                                -- JSON [x, y, w, h], upright full-res
+            landmarks TEXT,                           -- JSON 5 x [x, y]
+            confidence REAL,
+            model_crop_path TEXT,                     -- relative to the workspace
+            model_crop_sha256 TEXT,
+            reader_crop_path TEXT,
+            reader_crop_sha256 TEXT,
+            reader_window TEXT,                       -- JSON [x, y, side]
+            model_matrix TEXT,                        -- JSON 2 x 3, photo -> model crop
+            image_width INTEGER,
+            image_height INTEGER,
+            settings TEXT NOT NULL,                   -- JSON detector and crop settings
+            seconds REAL,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX crops_status ON crops(status);
+        """
+    )
+
+
 def known_names() -> list[str]:
     """Names of every migration this version of wbsdesk knows, in order."""
     return [m.name for m in migrations._migrations]

@@ -1,0 +1,68 @@
+"""The synthetic demo study: deterministic, complete, labelled synthetic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from wbsdesk.cli import cli
+from wbsdesk.errors import UserError
+from wbsdesk.services.demo import DEMO_STUDY, GROUP_COUNTS, build_demo, write_demo_photos
+from wbsdesk.services.studies import show_study
+
+SMALL = {"wbs": 3, "other_syndrome": 2, "healthy": 3}
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_seed_same_bytes_other_seed_other_faces(tmp_path):
+    write_demo_photos(tmp_path / "a", seed=11, counts=SMALL)
+    write_demo_photos(tmp_path / "b", seed=11, counts=SMALL)
+    write_demo_photos(tmp_path / "c", seed=12, counts=SMALL)
+    a, b, c = (_digest(tmp_path / x) for x in "abc")
+    assert a == b
+    assert len(a) == sum(SMALL.values()) + 1  # photos + manifest
+    assert all(a[k] != c[k] for k in a if k.endswith(".jpg"))
+
+
+def test_subject_ids_do_not_reveal_the_group(tmp_path):
+    m = write_demo_photos(tmp_path / "a", seed=3, counts={"wbs": 10, "healthy": 10})
+    rows = m.read_text().splitlines()[1:]
+    first_half = [r.split(",")[2] for r in rows[:10]]
+    assert set(first_half) == {"wbs", "healthy"}  # shuffled, not grouped by id
+
+
+def test_demo_study_is_complete(demo_ws):
+    info = show_study(demo_ws, DEMO_STUDY)
+    assert info["synthetic"] is True and "synthetic" in info["title"].lower()
+    assert info["subjects"] == sum(GROUP_COUNTS.values()) == 150
+    assert {g: v["subjects"] for g, v in info["groups"].items()} == GROUP_COUNTS
+    assert all("synthetic" in v["label"] for v in info["groups"].values())
+    assert info["folds"]["assigned"] and info["folds"]["unassigned_subjects"] == 0
+    assert info["faces"]["ok"] == 150 and info["faces"]["manual"] == 150
+    subj = demo_ws.store.subjects(demo_ws.store.study(DEMO_STUDY).id)
+    assert all(s.metadata["synthetic"] == "1" for s in subj)
+    assert all(len(json.loads(s.metadata["landmarks"])) == 5 for s in subj)
+    assert all(s.sex in ("M", "F") and 6 <= s.age_months <= 180 for s in subj)
+
+
+def test_demo_is_deterministic_against_a_fresh_drawing(demo_ws, tmp_path):
+    photos = demo_ws.store.photos(demo_ws.store.study(DEMO_STUDY).id)
+    manifest = write_demo_photos(tmp_path / "again", counts={"wbs": 46, "other_syndrome": 40,
+                                                             "healthy": 64})
+    fresh = _digest(manifest.parent)
+    assert sorted(p.sha256 for p in photos) == sorted(v for k, v in fresh.items()
+                                                      if k.endswith(".jpg"))
+
+
+def test_second_build_is_refused_and_if_missing_is_a_no_op(demo_ws):
+    with pytest.raises(UserError, match="already has a study named 'demo'"):
+        build_demo(demo_ws)
+    res = CliRunner().invoke(cli, ["--workspace", str(demo_ws.root), "demo", "--if-missing",
+                                   "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["built"] is False

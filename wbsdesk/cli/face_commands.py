@@ -1,0 +1,122 @@
+"""Face commands: align a study, list what needs review, manual crops, exclusions."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
+from wbsdesk.core.jobs import CancelToken, Progress
+from wbsdesk.services import faces as face_service
+
+
+@contextmanager
+def cancel_on_ctrl_c() -> Iterator[CancelToken]:
+    """A cancel token that Ctrl-C sets (the job stops cleanly at its next check)."""
+    token = CancelToken()
+
+    def handler(signum, frame) -> None:
+        click.echo("\nCancelling (finished work is kept)...", err=True)
+        token.cancel()
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield token
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@cli.command("align")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Re-align photos that already have an automatic "
+              "crop (manual crops are kept).")
+@click.option("--workers", type=click.IntRange(1, 16), default=None,
+              help="Worker processes (default: CPU count, at most 4).")
+@json_option
+@click.pass_obj
+def align_cmd(obj: Ctx, name: str, force: bool, workers: int | None, as_json: bool) -> None:
+    """Detect and crop the face of every primary photo of study NAME."""
+    out = sys.stderr if as_json else None
+    with obj.open() as ws, cancel_on_ctrl_c() as token, \
+            click.progressbar(length=1, label="Aligning", file=out) as bar:
+
+        def progress(p: Progress) -> None:
+            bar.length = max(p.total, 1)
+            bar.update(p.done - bar.pos)
+
+        s = face_service.align_study(ws, name, force=force, workers=workers,
+                                     progress=progress, cancel=token)
+
+    def render() -> None:
+        click.echo(f"Aligned {s.aligned} photos of {name!r} in {s.seconds:.1f} s "
+                   f"({s.skipped} already done): {s.ok} ok, {s.needs_review} need review.")
+        for f in s.failed:
+            click.echo(f"  could not read {f}")
+        if s.needs_review:
+            click.echo(f"See 'wbsdesk review {name}'.")
+
+    emit(s.to_dict(), as_json, render)
+
+
+@cli.command("review")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def review_cmd(obj: Ctx, name: str, as_json: bool) -> None:
+    """List the photos of NAME that need a human look before training or reading."""
+    with obj.open() as ws:
+        rows = face_service.review_list(ws, name)
+
+    def render() -> None:
+        if not rows:
+            click.echo(f"All primary photos of {name!r} are aligned and ok.")
+            return
+        table(["photo id", "subject", "file", "status", "why", "faces", "confidence"],
+              [[r["photo_id"], r["subject"], r["photo"], r["status"], r["why"], r["n_faces"],
+                "" if r["confidence"] is None else f"{r['confidence']:.3f}"] for r in rows])
+        click.echo("Fix with 'wbsdesk crop NAME PHOTO --box x,y,w,h' or "
+                   "'wbsdesk exclude NAME SUBJECT --reason TEXT'.")
+
+    emit(rows, as_json, render)
+
+
+@cli.command("crop")
+@click.argument("name")
+@click.argument("photo")
+@click.option("--box", required=True, help="Face box x,y,w,h in the upright photo's pixels "
+              "(mid-forehead to chin, cheek to cheek).")
+@click.option("--landmarks", default=None, help="x1,y1,...,x5,y5: eye, eye, nose tip, mouth "
+              "corner, mouth corner, left to right as seen in the image.")
+@json_option
+@click.pass_obj
+def crop_cmd(obj: Ctx, name: str, photo: str, box: str, landmarks: str | None,
+             as_json: bool) -> None:
+    """Set a manual face crop for PHOTO (photo id, subject ID or file name) of NAME."""
+    with obj.open() as ws:
+        row = face_service.set_manual_crop(ws, name, photo, box=box, landmarks=landmarks)
+    emit(row, as_json, lambda: click.echo(
+        f"Manual crop set for {row['subject']} (photo {row['photo_id']}): "
+        f"{row['model_crop_path']}, {row['reader_crop_path']}"))
+
+
+@cli.command("exclude")
+@click.argument("name")
+@click.argument("subject")
+@click.option("--reason", default=None, help="Why the subject is left out (required).")
+@click.option("--undo", is_flag=True, help="Include the subject again.")
+@json_option
+@click.pass_obj
+def exclude_cmd(obj: Ctx, name: str, subject: str, reason: str | None, undo: bool,
+                as_json: bool) -> None:
+    """Exclude SUBJECT of NAME from training and reading (recorded in the audit log)."""
+    if not undo and not reason:
+        raise click.UsageError("give --reason TEXT (or --undo)")
+    with obj.open() as ws:
+        face_service.exclude_subject(ws, name, subject, reason=None if undo else reason)
+    data = {"study": name, "subject": subject, "excluded": not undo, "reason": reason}
+    emit(data, as_json, lambda: click.echo(
+        f"{'Included' if undo else 'Excluded'} subject {subject} of {name!r}."))
