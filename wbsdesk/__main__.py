@@ -15,13 +15,28 @@ def _launch_gui(*, workspace: Path, study: str | None, screenshot: Path | None,
     return run_gui(workspace=workspace, study=study, screenshot=screenshot, view=view)
 
 
+def _drive_dry_run(**kwargs: object) -> dict:
+    from wbsdesk.gui.dry_run import drive_dry_run
+
+    return drive_dry_run(**kwargs)
+
+
+def register_gui_parts() -> None:
+    """Give the CLI the GUI functions it may call (it never imports the GUI itself)."""
+    from wbsdesk.cli import register_gui
+    from wbsdesk.cli.reading_commands import register_session_driver
+
+    register_gui(_launch_gui)
+    register_session_driver(_drive_dry_run)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run wbsdesk (the console script and ``python -m wbsdesk``)."""
     multiprocessing.freeze_support()
     os.umask(0o077)  # everything the app creates is readable by the user only
-    from wbsdesk.cli import cli, register_gui
+    from wbsdesk.cli import cli
 
-    register_gui(_launch_gui)
+    register_gui_parts()
     args = sys.argv[1:] if argv is None else argv
     cli.main(args=args, prog_name="wbsdesk")
 

@@ -1,14 +1,115 @@
-"""Starting the Qt application: the window, or an offscreen screenshot of one view."""
+"""Starting the Qt application: the window, or an offscreen screenshot of one named view.
+
+Views for ``wbsdesk gui --screenshot PATH --view VIEW [--study NAME]`` are registered in
+:data:`VIEWS` (name -> function that puts the window in that state). Reader views show a
+preview session of the study (nothing is stored) on a fixed clock.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
-VIEWS = ("main",)
+
+DEFAULT_STUDY = "demo"
+
+
+class FixedClock:
+    """A clock that only moves when told to (screenshots show a chosen moment)."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _view_main(window: Any, study: str) -> None:
+    window.open_view("Studies")
+
+
+def _preview(window: Any, study: str) -> tuple[Any, FixedClock]:
+    from wbsdesk.services.reading import preview_setup
+
+    clock = FixedClock()
+    reader = window.enter_reader(preview_setup(window.ws, study), clock=clock)
+    return reader, clock
+
+
+def _view_lock(window: Any, study: str) -> None:
+    window.lock()
+
+
+def _view_reading(window: Any, study: str) -> None:
+    window.open_view("Reading")
+
+
+def _view_reader_start(window: Any, study: str) -> None:
+    _preview(window, study)
+
+
+def _view_reader(window: Any, study: str) -> None:
+    reader, clock = _preview(window, study)
+    reader.begin()
+    clock.t += 0.35 * reader.setup.reading.seconds_per_photo
+    reader._on_tick()
+
+
+def _view_reader_hidden(window: Any, study: str) -> None:
+    reader, clock = _preview(window, study)
+    reader.begin()
+    clock.t += reader.setup.reading.seconds_per_photo
+    reader._on_due()
+    clock.t += 0.25 * reader.setup.reading.response_window_seconds
+    reader._on_tick()
+
+
+def _view_reader_summary(window: Any, study: str) -> None:
+    from wbsdesk.core.session import Phase
+
+    reader, clock = _preview(window, study)
+    reader.begin()
+    secs = reader.setup.reading.seconds_per_photo
+    m = reader.machine
+    n = 0
+    while m.phase == Phase.SHOWING:
+        shown = clock.t
+        clock.t += 2.0 + (n * 7919 % 50) / 10  # answers after 2-7 s
+        reader.answer(3)
+        clock.t = shown + secs
+        reader._on_due()
+        n += 1
+
+
+#: Named views for ``--screenshot`` (later issues add theirs).
+VIEWS: dict[str, Callable[[Any, str], None]] = {
+    "main": _view_main,
+    "lock": _view_lock,
+    "reading": _view_reading,
+    "reader-start": _view_reader_start,
+    "reader": _view_reader,
+    "reader-hidden": _view_reader_hidden,
+    "reader-summary": _view_reader_summary,
+}
+
+
+def _install_excepthook(window: Any) -> Callable[..., Any]:
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        log.error("uncaught exception", exc_info=(kind, exc, tb))
+        try:
+            window.show_error(exc)
+        except Exception:  # the presenter itself failed; the log has the error
+            previous(kind, exc, tb)
+
+    sys.excepthook = hook
+    return previous
 
 
 def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | None = None,
@@ -28,6 +129,7 @@ def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | Non
     from PySide6.QtWidgets import QApplication
 
     from wbsdesk.config import ensure_private_dir
+    from wbsdesk.errors import UserError
     from wbsdesk.gui.main_window import MainWindow
     from wbsdesk.log import setup_logging
     from wbsdesk.services.workspace import open_workspace
@@ -37,16 +139,29 @@ def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | Non
     app.setApplicationName("wbsdesk")
     ws = open_workspace(workspace)
     try:
-        window = MainWindow(ws, study=study)
         if screenshot is not None:
+            window = MainWindow(ws, study=study, admin=True, fullscreen_reader=False)
             window.resize(1280, 800)
             window.show()
             app.processEvents()
+            try:
+                VIEWS[view](window, study or DEFAULT_STUDY)
+            except UserError as exc:
+                log.error("cannot render view %s: %s", view, exc)
+                window.close()
+                return 1
+            app.processEvents()
             ok = window.grab().save(str(screenshot), "PNG")
+            window.leave_reader()
             window.close()
             log.info("saved screenshot of %s to %s", view, screenshot)
             return 0 if ok else 1
+        window = MainWindow(ws, study=study)
+        previous = _install_excepthook(window)
         window.show()
-        return app.exec()
+        try:
+            return app.exec()
+        finally:
+            sys.excepthook = previous
     finally:
         ws.close()

@@ -1,186 +1,341 @@
-"""The main window: navigation, the workspace's studies and the selected study's details."""
+"""The main window: navigation, the job status area, the error presenter and reader mode.
+
+Reader mode is a kiosk. Until the admin passphrase is entered (it is set on first use of
+an admin view) the window shows only a lock page; a running session fills the screen with
+the reading screen and nothing else. Imports, ground truth, dashboards and readers'
+sessions sit behind the passphrase.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QSplitter,
+    QProgressBar,
+    QPushButton,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from wbsdesk import __version__
-from wbsdesk.services import studies as study_service
+from wbsdesk.core.jobs import Progress
+from wbsdesk.errors import UserError
+from wbsdesk.gui import dialogs
+from wbsdesk.gui.reader_view import ReaderWidget, build_reader_widget
+from wbsdesk.gui.reading_view import ReadingAdminWidget
+from wbsdesk.gui.runners import describe
+from wbsdesk.gui.studies_view import StudiesWidget
+from wbsdesk.services import admin
+from wbsdesk.services import reading as reading_service
+from wbsdesk.services.reading import SessionSetup
 from wbsdesk.services.workspace import Workspace
 
+log = logging.getLogger(__name__)
+
 NAV = ("Studies", "Reading", "Training", "Dashboard")
+#: Views that need the admin passphrase (every view but the lock page and a session).
+ADMIN_VIEWS = frozenset(NAV)
 
 
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    header = t.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return t
+class NavListWidget(QListWidget):
+    """The navigation list: a click, or Enter/Space on the current item, asks for a view.
 
+    Moving with the arrow keys (or the list taking focus) only moves the highlight.
+    """
 
-def _fill(t: QTableWidget, rows: list[list[object]]) -> None:
-    t.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem("" if value is None else str(value))
-            if isinstance(value, int | float):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.setItem(r, c, item)
+    view_requested = Signal(str)
 
-
-def _fit_height(t: QTableWidget) -> None:
-    h = t.horizontalHeader().height() + 2 * t.frameWidth()
-    h += sum(t.rowHeight(r) for r in range(t.rowCount()))
-    t.setFixedHeight(h)
-
-
-class StudiesWidget(QWidget):
-    """The workspace's studies, and the selected one's groups and folds."""
-
-    def __init__(self, ws: Workspace, study: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._ws = ws
-        self.studies_table = _table(["Study", "Protocol", "Subjects", "Photos", "Data"])
-        self.groups_table = _table(["Group", "Subjects", "Excluded", "Photos", "Primary"])
-        self.folds_label = QLabel()
-        self.folds_table = _table(["Subset"])
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        f = QFont(self.title.font())
-        f.setPointSizeF(f.pointSizeF() * 1.3)
-        f.setBold(True)
-        self.title.setFont(f)
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.empty = QLabel()
-        self.empty.setWordWrap(True)
+        self.itemClicked.connect(self._on_item)
 
-        left = QWidget()
-        lv = QVBoxLayout(left)
-        lv.addWidget(QLabel("<b>Studies in this workspace</b>"))
-        lv.addWidget(self.studies_table)
-        lv.addWidget(self.empty)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.addWidget(self.title)
-        rv.addWidget(self.details)
-        rv.addWidget(self.groups_table)
-        rv.addWidget(self.folds_label)
-        rv.addWidget(self.folds_table)
-        rv.addStretch(1)
-        split = QSplitter()
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([520, 680])
-        QVBoxLayout(self).addWidget(split)
-        self.studies_table.itemSelectionChanged.connect(self._on_selection_changed)
-        self.refresh(select=study)
+    def _on_item(self, item: QListWidgetItem) -> None:
+        if item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.view_requested.emit(item.text())
 
-    def refresh(self, select: str | None = None) -> None:
-        """Reload the list of studies and select ``select`` (or the first)."""
-        rows = study_service.list_studies(self._ws)
-        self._names = [r["name"] for r in rows]
-        _fill(self.studies_table, [[r["name"], r["protocol"], r["subjects"], r["photos"],
-                                    "SYNTHETIC" if r["synthetic"] else "real"] for r in rows])
-        self.empty.setText("" if rows else
-                           "No studies yet. Build the demo with <tt>wbsdesk demo</tt>, or "
-                           "create one with <tt>wbsdesk study create</tt>.")
-        if rows:
-            idx = self._names.index(select) if select in self._names else 0
-            self.studies_table.selectRow(idx)
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        item = self.currentItem()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and item:
+            self._on_item(item)
         else:
-            self._show(None)
+            super().keyPressEvent(event)
 
-    def _on_selection_changed(self) -> None:
-        sel = self.studies_table.selectionModel().selectedRows()
-        self._show(self._names[sel[0].row()] if sel else None)
 
-    def _show(self, name: str | None) -> None:
-        if name is None:
-            self.title.setText("")
-            _fill(self.groups_table, [])
-            self.details.setText("")
-            self.folds_label.setText("")
-            self.folds_table.hide()
-            return
-        info = study_service.show_study(self._ws, name)
-        tag = "  [synthetic data]" if info["synthetic"] else ""
-        self.title.setText(f"{info['name']}{tag}")
-        _fill(self.groups_table, [
-            [v["label"] + ("  (target)" if v["positive"] else ""), v["subjects"],
-             v["excluded"], v["photos"], v["primary_photos"]]
-            for v in info["groups"].values()])
-        _fit_height(self.groups_table)
-        f = info["folds"]
-        folds = (f"{f['k']} folds, seed {f['seed']}" if f["assigned"]
-                 else "not assigned yet")
-        self.details.setText(f"<p>{info['title']}</p><p>Protocol: <b>{info['protocol']}</b>"
-                             f"<br>Subjects: {info['subjects']}, photos: {info['photos']}"
-                             f"<br>Cross-validation folds: {folds}</p>")
-        report = study_service.fold_report(self._ws, name)
-        self.folds_table.setVisible(report is not None)
-        if report is None:
-            self.folds_label.setText("")
-            return
-        self.folds_label.setText("<b>Subjects per fold and group</b> (Table 3)")
-        labels = [info["groups"][g]["label"] for g in report.groups]
-        self.folds_table.setColumnCount(len(labels) + 2)
-        self.folds_table.setHorizontalHeaderLabels(["Subset", *labels, "Total"])
-        rows = []
-        for i in range(report.k):
-            counts = [report.table[g][i] for g in report.groups]
-            rows.append([f"Subset {i + 1}", *counts, sum(counts)])
-        _fill(self.folds_table, rows)
-        _fit_height(self.folds_table)
+class LockWidget(QWidget):
+    """What reader mode shows between sessions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        title = QLabel("<h2>Reader mode</h2>")
+        text = QLabel("This computer is set up for reading sessions. The study lead starts "
+                      "each session; the other views need the admin passphrase.")
+        text.setWordWrap(True)
+        self.unlock_button = QPushButton("Unlock admin views…")
+        v = QVBoxLayout(self)
+        v.addStretch(1)
+        for w in (title, text):
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            v.addWidget(w)
+        v.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        v.addStretch(2)
+
+
+class JobStatusWidget(QWidget):
+    """The status-bar area that shows the running job's progress and a Cancel button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        h = QHBoxLayout(self)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(self.label)
+        h.addWidget(self.bar)
+        h.addWidget(self.cancel_button)
+        self.hide()
 
 
 class MainWindow(QMainWindow):
-    """The app window: navigation on the left, the chosen view on the right."""
+    """The app window: navigation on the left, the chosen view on the right.
 
-    def __init__(self, ws: Workspace, study: str | None = None) -> None:
+    Parameters
+    ----------
+    ws : Workspace
+    study : str, optional
+        The study to select first.
+    admin : bool, keyword-only
+        Start with the admin views unlocked (screenshots, tests); by default the window
+        starts in reader mode.
+    fullscreen_reader : bool, keyword-only
+        Show reading sessions full-screen (off for screenshots and tests).
+    """
+
+    def __init__(self, ws: Workspace, study: str | None = None, *, admin: bool = False,
+                 fullscreen_reader: bool = True) -> None:
         super().__init__()
         self.ws = ws
-        self.setWindowTitle(f"wbsdesk {__version__} — {ws.root}")
-        self.nav = QListWidget()
+        self.unlocked = admin
+        self._fullscreen_reader = fullscreen_reader
+        self.reader: ReaderWidget | None = None
+        self._normal_geometry: QRect | None = None
+        self._jobs: list[Any] = []
+        self._title = f"wbsdesk {__version__} — {ws.root}"
+        self.setWindowTitle(self._title)
+
+        self.nav = NavListWidget()
         self.nav.setFixedWidth(150)
-        self.stack = QStackedWidget()
-        self.studies = StudiesWidget(ws, study)
         for name in NAV:
             item = QListWidgetItem(name)
-            if name != "Studies":
+            if name not in ("Studies", "Reading"):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
                 item.setToolTip("Not available yet in this version")
             self.nav.addItem(item)
-        self.stack.addWidget(self.studies)
-        self.nav.setCurrentRow(0)
+        self.lock_button = QPushButton("Lock")
+        self.lock_button.setToolTip("Back to reader mode")
+        self.lock_button.clicked.connect(self.lock)
+        side = QWidget()
+        sv = QVBoxLayout(side)
+        sv.setContentsMargins(0, 0, 0, 0)
+        sv.addWidget(self.nav, 1)
+        sv.addWidget(self.lock_button)
+        self.side = side
+
+        self.lock_page = LockWidget()
+        self.lock_page.unlock_button.clicked.connect(lambda: self.open_view("Studies"))
+        self.studies = StudiesWidget(ws, study)
+        self.reading = ReadingAdminWidget(ws, study)
+        self.reading.start_requested.connect(self.start_session)
+        self.reading.add_reader_requested.connect(self.add_reader)
+        self.stack = QStackedWidget()
+        self._pages = {"lock": self.lock_page, "Studies": self.studies,
+                       "Reading": self.reading}
+        for page in self._pages.values():
+            self.stack.addWidget(page)
+        self.nav.view_requested.connect(self.open_view)
+
         body = QWidget()
         h = QHBoxLayout(body)
-        h.addWidget(self.nav)
+        h.addWidget(side)
         h.addWidget(self.stack, 1)
-        self.setCentralWidget(body)
+        self.body = body
+        self.outer = QStackedWidget()
+        self.outer.addWidget(body)
+        self.setCentralWidget(self.outer)
+
+        self.job_status = JobStatusWidget()
+        self.job_status.cancel_button.clicked.connect(self.cancel_jobs)
+        self.statusBar().addPermanentWidget(self.job_status)
         self.statusBar().showMessage(f"Workspace: {ws.root}")
+        self._show_page("Studies" if admin else "lock")
         self.resize(1200, 760)
+
+    # -- navigation and the admin lock -----------------------------------------------------
+    @property
+    def current_view(self) -> str:
+        """The name of the page on show (``lock`` in reader mode)."""
+        page = self.stack.currentWidget()
+        return next(k for k, v in self._pages.items() if v is page)
+
+    def _show_page(self, name: str) -> None:
+        self.stack.setCurrentWidget(self._pages[name])
+        self.lock_button.setEnabled(self.unlocked)
+        self.nav.setCurrentRow(NAV.index(name) if name in NAV else -1)
+
+    def open_view(self, name: str) -> bool:
+        """Show view ``name``; admin views ask for the passphrase first in reader mode."""
+        if name not in self._pages:
+            return False
+        if name in ADMIN_VIEWS and not self.unlocked and not self.unlock():
+            self._show_page("lock")
+            return False
+        if name == "Reading":
+            self.reading.refresh(self.reading.study or None)
+        self._show_page(name)
+        return True
+
+    def unlock(self) -> bool:
+        """Ask for the admin passphrase (set it on first use); ``True`` if unlocked."""
+        first = not admin.has_passphrase(self.ws)
+        entered = dialogs.ask_passphrase(self, first_time=first)
+        if entered is None:
+            return False
+        try:
+            if first:
+                admin.set_passphrase(self.ws, entered)
+            elif not admin.verify_passphrase(self.ws, entered):
+                self.show_error(UserError("That is not the admin passphrase."))
+                return False
+        except UserError as exc:
+            self.show_error(exc)
+            return False
+        self.unlocked = True
+        self.lock_button.setEnabled(True)
+        return True
+
+    def lock(self) -> None:
+        """Back to reader mode: admin views need the passphrase again."""
+        self.unlocked = False
+        self._show_page("lock")
+
+    # -- errors and jobs -------------------------------------------------------------------
+    def show_error(self, error: BaseException | Any) -> None:
+        """The app's one error presenter (a user error's message, or a bug with details)."""
+        dialogs.present_error(self, error, log_path=self.ws.root / "logs" / "wbsdesk.log")
+
+    def run_job(self, job: Any) -> None:
+        """Start a :mod:`~wbsdesk.gui.runners` job and show it in the status area."""
+        self._jobs.append(job)
+        st = self.job_status
+
+        def on_progress(p: Progress) -> None:
+            st.label.setText(f"{job.title}: {describe(p)}")
+            st.bar.setRange(0, max(p.total, 1))
+            st.bar.setValue(p.done)
+
+        def on_finished() -> None:
+            self._jobs.remove(job)
+            if not self._jobs:
+                st.hide()
+
+        job.progressed.connect(on_progress)
+        job.failed.connect(self.show_error)
+        job.cancelled.connect(lambda: self.statusBar().showMessage(f"{job.title}: cancelled",
+                                                                   5000))
+        job.finished.connect(on_finished)
+        st.label.setText(f"{job.title}: starting")
+        st.bar.setRange(0, 0)
+        st.show()
+        job.start()
+
+    def cancel_jobs(self) -> None:
+        """Ask every running job to stop (never blocks)."""
+        for job in list(self._jobs):
+            job.cancel()
+
+    # -- reading sessions ------------------------------------------------------------------
+    def add_reader(self) -> None:
+        """Ask for a new reader and add it."""
+        values = dialogs.ask_new_reader(self, reading_service.ROLES)
+        if values is None:
+            return
+        name, role, years = values
+        try:
+            reading_service.add_reader(self.ws, name, role=role, years=years)
+        except UserError as exc:
+            self.show_error(exc)
+            return
+        self.reading.refresh_readers(select=name)
+
+    def start_session(self, study: str, reader: str) -> ReaderWidget | None:
+        """Start or resume ``reader``'s session on ``study`` and enter reader mode."""
+        try:
+            setup = reading_service.open_session(self.ws, study, reader)
+        except UserError as exc:
+            self.show_error(exc)
+            return None
+        return self.enter_reader(setup)
+
+    def enter_reader(self, setup: SessionSetup, *,
+                     clock: Callable[[], float] = time.monotonic) -> ReaderWidget:
+        """Lock the admin views and fill the window with the reading screen."""
+        self.lock()
+        reader = build_reader_widget(self.ws, setup, clock=clock)
+        reader.stopped.connect(self.leave_reader)
+        reader.done.connect(self.leave_reader)
+        reader.failed.connect(self.show_error)
+        self.reader = reader
+        self.outer.addWidget(reader)
+        self.outer.setCurrentWidget(reader)
+        self.statusBar().hide()
+        self.setWindowTitle("wbsdesk — reading")
+        if self._fullscreen_reader:
+            self._normal_geometry = self.geometry()
+            # the whole screen even where no window manager honours "full screen"
+            self.setGeometry(self.screen().geometry())
+            self.showFullScreen()
+        reader.setFocus()
+        return reader
+
+    def leave_reader(self) -> None:
+        """Close the reading screen and go back to the lock page."""
+        reader, self.reader = self.reader, None
+        if reader is None:
+            return
+        reader.shutdown()
+        self.outer.setCurrentWidget(self.body)
+        self.outer.removeWidget(reader)
+        reader.deleteLater()
+        self.statusBar().show()
+        self.setWindowTitle(self._title)
+        if self.isFullScreen() or self._normal_geometry is not None:
+            self.showNormal()
+            if self._normal_geometry is not None:
+                self.setGeometry(self._normal_geometry)
+            self._normal_geometry = None
+        self.lock()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.reader is not None and self.reader.active and not self.reader.request_stop():
+            event.ignore()
+            return
+        if self.reader is not None:
+            self.reader.shutdown()
+        for job in list(self._jobs):
+            job.cancel()
+        for job in list(self._jobs):
+            job.wait()
+        event.accept()

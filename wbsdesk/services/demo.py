@@ -15,7 +15,7 @@ import numpy as np
 from wbsdesk.config import bundled_protocol
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import UserError
-from wbsdesk.services import faces, studies
+from wbsdesk.services import faces, reading, studies
 from wbsdesk.services.importer import import_manifest
 from wbsdesk.services.workspace import Workspace
 
@@ -130,6 +130,9 @@ def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, progress: ProgressFn = n
             # path (MTCNN finds ~97 % of these synthetic faces at p >= 0.9, not all).
             faces.align_study(ws, DEMO_STUDY, known_faces=True, workers=1, progress=progress,
                               cancel=cancel)
+            # Four simulated readers (flagged simulated everywhere) so the comparison views
+            # have human reads on a fresh machine.
+            reading.add_simulated_readers(ws, DEMO_STUDY, seed=seed)
         except BaseException:
             with ws.store.atomic():
                 ws.store.delete_study(study.id)

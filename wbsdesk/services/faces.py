@@ -231,7 +231,7 @@ def find_photo(ws: Workspace, study: Study, ref: str) -> tuple[SubjectRow, Photo
     return subjects[p.subject_id], p
 
 
-def _parse_numbers(text: str, n: int, what: str) -> list[float]:
+def parse_numbers(text: str, n: int, what: str) -> list[float]:
     try:
         values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
     except ValueError:
@@ -250,12 +250,12 @@ def set_manual_crop(ws: Workspace, name: str, ref: str, *, box: str | Sequence[f
     """
     study = load_study(ws, name)
     subject, photo = find_photo(ws, study, ref)
-    b = _parse_numbers(box, 4, "--box") if isinstance(box, str) else [float(v) for v in box]
+    b = parse_numbers(box, 4, "--box") if isinstance(box, str) else [float(v) for v in box]
     if b[2] <= 0 or b[3] <= 0:
         raise UserError(f"--box needs a positive width and height, got {b}")
     lm = None
     if landmarks is not None:
-        flat = (_parse_numbers(landmarks, 10, "--landmarks") if isinstance(landmarks, str)
+        flat = (parse_numbers(landmarks, 10, "--landmarks") if isinstance(landmarks, str)
                 else [float(v) for v in landmarks])
         if len(flat) != 10:
             raise UserError("--landmarks needs 10 numbers (5 points)")

@@ -14,12 +14,14 @@ from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
 from wbsdesk.errors import UserError
 from wbsdesk.store.crops import CropsRepo
 from wbsdesk.store.migrations import MIGRATION_SET, known_names, migrations
+from wbsdesk.store.reading import ReadingRepo
 from wbsdesk.store.repo import Repo
+from wbsdesk.store.runs import RunsRepo
 
 log = logging.getLogger(__name__)
 
 
-class Store(Repo, CropsRepo):
+class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
     """One open workspace database (one per thread; sqlite-utils refuses cross-thread use)."""
 
     def __init__(self, db: Database, path: Path) -> None:

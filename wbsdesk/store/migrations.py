@@ -108,6 +108,121 @@ def m0002_crops(db: Database) -> None:
     )
 
 
+@migrations(name="0003_reading")
+def m0003_reading(db: Database) -> None:
+    """Readers, timed reading sessions, their reads, and admin settings."""
+    db.executescript(
+        """
+        CREATE TABLE readers (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('pediatrician', 'pediatric cardiologist',
+                                               'clinical geneticist', 'other')),
+            years INTEGER CHECK (years IS NULL OR (years >= 0 AND years <= 80)),
+            simulated INTEGER NOT NULL DEFAULT 0 CHECK (simulated IN (0, 1)),
+            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1)),
+            created_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
+            study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            protocol_json TEXT NOT NULL,          -- the resolved protocol the session follows
+            order_seed INTEGER NOT NULL,
+            photo_order TEXT NOT NULL,            -- JSON [[photo_id, practice], ...] by position
+            status TEXT NOT NULL CHECK (status IN ('in_progress', 'finished')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            interruptions INTEGER NOT NULL DEFAULT 0 CHECK (interruptions >= 0),
+            UNIQUE (reader_id, study_id)
+        ) STRICT;
+        CREATE INDEX sessions_study ON sessions(study_id);
+
+        CREATE TABLE reads (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL CHECK (position >= 0),
+            practice INTEGER NOT NULL CHECK (practice IN (0, 1)),
+            rating INTEGER CHECK (rating IS NULL OR rating >= 1),   -- NULL: no answer
+            binary_read INTEGER CHECK (binary_read IS NULL OR binary_read IN (0, 1)),
+            shown_mono REAL NOT NULL,             -- monotonic clock, seconds
+            hidden_mono REAL NOT NULL,
+            answered_mono REAL,
+            shown_at TEXT NOT NULL,               -- wall clock, UTC ISO 8601
+            hidden_at TEXT NOT NULL,
+            answered_at TEXT,
+            display_s REAL NOT NULL CHECK (display_s >= 0),
+            response_s REAL CHECK (response_s IS NULL OR response_s >= 0),
+            after_interruption INTEGER NOT NULL DEFAULT 0 CHECK (after_interruption IN (0, 1)),
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, position),
+            UNIQUE (session_id, photo_id, practice),
+            CHECK ((rating IS NULL) = (answered_mono IS NULL)),
+            CHECK ((rating IS NULL) = (binary_read IS NULL))
+        ) STRICT;
+
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        ) STRICT;
+        """
+    )
+
+
+@migrations(name="0004_runs")
+def m0004_runs(db: Database) -> None:
+    """Training runs, their finished folds, and out-of-fold predictions."""
+    db.executescript(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            name TEXT NOT NULL UNIQUE,
+            run_dir TEXT NOT NULL,                 -- relative to the workspace
+            status TEXT NOT NULL
+                CHECK (status IN ('running', 'cancelled', 'failed', 'finished')),
+            archs TEXT NOT NULL,                   -- JSON list
+            protocol_json TEXT NOT NULL,           -- the resolved protocol
+            spec_json TEXT NOT NULL,               -- the resolved training spec
+            seed INTEGER NOT NULL,
+            device TEXT NOT NULL,
+            versions TEXT NOT NULL,                -- JSON: wbsdesk, torch, torchvision, python
+            weights TEXT NOT NULL DEFAULT '{}',    -- JSON: arch -> SHA-256 of ImageNet file
+            demo INTEGER NOT NULL DEFAULT 0 CHECK (demo IN (0, 1)),
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        ) STRICT;
+
+        CREATE TABLE run_folds (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            arch TEXT NOT NULL,
+            fold INTEGER NOT NULL CHECK (fold >= 1),
+            epochs INTEGER NOT NULL,
+            losses TEXT NOT NULL,                  -- JSON: mean train loss per epoch
+            checkpoint TEXT NOT NULL,              -- relative to the workspace
+            checkpoint_sha256 TEXT NOT NULL,
+            n_train INTEGER NOT NULL,
+            n_test INTEGER NOT NULL,
+            train_seconds REAL NOT NULL,
+            images_per_second REAL NOT NULL,
+            imported_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, arch, fold)
+        ) STRICT;
+
+        CREATE TABLE predictions (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            arch TEXT NOT NULL,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            fold INTEGER NOT NULL,
+            prob REAL NOT NULL CHECK (prob >= 0 AND prob <= 1),
+            PRIMARY KEY (run_id, arch, photo_id)
+        ) STRICT;
+        """
+    )
+
+
 def known_names() -> list[str]:
     """Names of every migration this version of wbsdesk knows, in order."""
     return [m.name for m in migrations._migrations]

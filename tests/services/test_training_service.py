@@ -1,0 +1,151 @@
+"""Training through the service: gates, OOF coverage in the store, cancel/resume, predict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from tests.conftest import PROTOCOLS
+from wbsdesk.cli import cli
+from wbsdesk.core.jobs import CancelToken
+from wbsdesk.errors import Cancelled, UserError
+from wbsdesk.services import faces, training
+from wbsdesk.services.demo import write_demo_photos
+from wbsdesk.services.importer import import_manifest
+from wbsdesk.services.studies import create_study, folds
+
+TINY = {"wbs": 5, "other_syndrome": 3, "healthy": 4}
+
+
+def tiny_protocol(tmp_path: Path, **training_overrides) -> Path:
+    text = (PROTOCOLS / "demo.toml").read_text()
+    text = text.replace("k = 5", "k = 2").replace("input_px = 64", "input_px = 32")
+    text = text.replace('architectures = ["resnet18", "mobilenet_v2"]',
+                        'architectures = ["resnet18"]')
+    text = text.replace("epochs = 3", "epochs = 2").replace("batch_size = 16", "batch_size = 4")
+    for key, value in training_overrides.items():
+        text = text.replace(f'{key} = "none"', f'{key} = "{value}"')
+    p = tmp_path / "tiny.toml"
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture
+def tiny(ws, tmp_path):
+    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
+    create_study(ws, "t", tiny_protocol(tmp_path))
+    import_manifest(ws, "t", manifest)
+    folds(ws, "t")
+    faces.align_study(ws, "t", known_faces=True, workers=1)
+    return ws
+
+
+def _oof(ws, run_name):
+    run = ws.store.run(run_name)
+    return {(a, pid): (fold, p) for a, pid, fold, p in ws.store.predictions(run.id)}
+
+
+def test_training_covers_every_photo_once_in_its_own_fold(tiny):
+    ws = tiny
+    rep = training.train(ws, "t", deterministic=True)
+    assert rep.status == "finished" and rep.folds_imported == 2
+    study = ws.store.study("t")
+    subject_fold = ws.store.folds(study.id)
+    photo_subject = {p.id: p.subject_id for p in ws.store.photos(study.id)}
+    oof = _oof(ws, rep.run)
+    assert sorted(pid for _, pid in oof) == sorted(photo_subject)
+    for (_, pid), (fold, p) in oof.items():
+        assert fold == subject_fold[photo_subject[pid]] and 0.0 <= p <= 1.0
+    # no subject is in its own fold's training set
+    for split in Path(rep.run_dir).glob("resnet18/fold*/split.json"):
+        s = json.loads(split.read_text())
+        train_subjects = {photo_subject[int(i)] for i in s["train"]}
+        test_subjects = {photo_subject[int(i)] for i in s["test"]}
+        assert not train_subjects & test_subjects
+    run = ws.store.run(rep.run)
+    assert run.versions["torch"] and run.spec["epochs"] == 2 and run.seed == 7
+    assert json.loads(run.protocol_json)["name"] == "demo"
+    # importing the same folder again changes nothing
+    data = training.training_data(ws, training.load_study(ws, "t"))
+    assert training.import_finished_folds(ws, run.id, Path(rep.run_dir), data) == 2
+    assert _oof(ws, rep.run) == oof
+
+
+def test_cancel_leaves_a_resumable_run_equal_to_an_unbroken_one(tiny):
+    ws = tiny
+    token = CancelToken()
+    seen = []
+
+    def progress(p):
+        seen.append(p)
+        if "fold 2/2" in p.message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        training.train(ws, "t", deterministic=True, progress=progress, cancel=token)
+    (cancelled,) = training.list_runs(ws, "t")
+    assert cancelled["status"] == "cancelled" and cancelled["folds_done"] == 1
+    rep = training.train(ws, "t", resume=cancelled["run"], deterministic=True)
+    assert rep.run == cancelled["run"] and rep.folds_imported == 2
+    fresh = training.train(ws, "t", deterministic=True)
+    a, b = _oof(ws, rep.run), _oof(ws, fresh.run)
+    assert a.keys() == b.keys()
+    assert max(abs(a[k][1] - b[k][1]) for k in a) <= 1e-6
+    with pytest.raises(UserError, match="already finished"):
+        training.train(ws, "t", resume=rep.run)
+
+
+def test_training_refuses_photos_that_are_not_ready(tiny):
+    ws = tiny
+    faces.exclude_subject(ws, "t", "DEMO-001", reason=None)  # no-op: keeps everyone included
+    study = ws.store.study("t")
+    photo = ws.store.photos(study.id)[0]
+    with ws.store.atomic():
+        ws.store.upsert_crop(photo.id, status="needs_review", reasons=["multiple_faces"],
+                             method="mtcnn", n_faces=2, settings={})
+    with pytest.raises(UserError, match="cannot start training") as info:
+        training.train(ws, "t")
+    assert "several faces" in str(info.value)
+    assert ws.store.runs(study.id) == []
+
+
+def test_missing_imagenet_weights_stop_before_training(ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
+    create_study(ws, "t", tiny_protocol(tmp_path, init="imagenet"))
+    import_manifest(ws, "t", manifest)
+    folds(ws, "t")
+    faces.align_study(ws, "t", known_faces=True, workers=1)
+    with pytest.raises(UserError) as info:
+        training.train(ws, "t")
+    text = str(info.value)
+    expected = tmp_path / "torch_home" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    assert str(expected) in text and "wbsdesk weights import" in text
+    assert ws.store.runs(ws.store.study("t").id) == []
+
+
+def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path):
+    skimage_data = pytest.importorskip("skimage.data")
+    root = str(tiny.root)
+    res = CliRunner().invoke(cli, ["--workspace", root, "train", "t", "--json"])
+    assert res.exit_code == 0, res.output
+    run = json.loads(res.stdout)["run"]
+    res = CliRunner().invoke(cli, ["--workspace", root, "runs", "t", "--json"])
+    assert json.loads(res.stdout)[0]["folds_done"] == 2
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage_data.astronaut()).save(photo)
+    heat = tmp_path / "heat.png"
+    res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo), "--run", run,
+                                   "--heatmap", str(heat), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["face_status"] == "ok" and set(out["per_arch"]) == {"resnet18"}
+    assert len(out["per_fold"]["resnet18"]) == 2
+    assert out["ensemble"] == pytest.approx(np.mean(out["per_fold"]["resnet18"]))
+    with Image.open(heat) as im:
+        assert im.size == (224, 224) and im.mode == "RGB"

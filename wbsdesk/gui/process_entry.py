@@ -1,0 +1,59 @@
+"""What a spawned job process runs (no Qt here: the child never loads the GUI toolkit).
+
+The child calls ``fn(*args, progress=..., cancel=..., **kwargs)`` and reports through a
+queue: ``("progress", Progress)``, then one of ``("ok", result)``, ``("cancelled", None)``
+or ``("error", JobFailure)``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from wbsdesk.core.jobs import CancelToken, Progress
+from wbsdesk.errors import Cancelled, UserError
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """Why a job failed: a user error (message and hint) or a bug (with its traceback)."""
+
+    message: str
+    hint: str | None = None
+    traceback: str = ""
+    user_error: bool = False
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> JobFailure:
+        """Describe ``exc`` (plain data, so it crosses a process boundary)."""
+        tb = "".join(traceback.format_exception(exc))
+        if isinstance(exc, UserError):
+            return cls(exc.message, exc.hint, tb, user_error=True)
+        return cls(f"{type(exc).__name__}: {exc}", None, tb, user_error=False)
+
+
+class SharedCancelToken(CancelToken):
+    """A cancel token backed by a ``multiprocessing`` event (set in the parent)."""
+
+    def __init__(self, event: Any) -> None:
+        self._event = event
+
+
+def run_in_child(fn: Callable[..., Any], args: tuple, kwargs: dict, queue: Any,
+                 cancel_event: Any) -> None:
+    """Entry point of a job process (must stay importable for the spawn start method)."""
+    token = SharedCancelToken(cancel_event)
+
+    def progress(p: Progress) -> None:
+        queue.put(("progress", p))
+
+    try:
+        result = fn(*args, progress=progress, cancel=token, **kwargs)
+    except Cancelled:
+        queue.put(("cancelled", None))
+    except BaseException as exc:  # reported to the parent, which shows it
+        queue.put(("error", JobFailure.from_exception(exc)))
+    else:
+        queue.put(("ok", result))

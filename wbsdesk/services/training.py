@@ -1,0 +1,271 @@
+"""Training use cases: the cross-validation run of a study, resume, runs and weights.
+
+The training job (:func:`wbsdesk.ml.cv.run_cv`) writes only files into the run folder; this
+module imports each finished fold into the store in one transaction, idempotently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from wbsdesk import __version__
+from wbsdesk.config import ensure_private_dir
+from wbsdesk.core.jobs import CancelToken, ProgressFn, no_progress
+from wbsdesk.errors import Cancelled, UserError
+from wbsdesk.services.faces import require_faces_ok
+from wbsdesk.services.studies import Study, load_study
+from wbsdesk.services.workspace import Workspace
+from wbsdesk.store.runs import RunRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a study hands to cross-validation: one row per included primary photo."""
+
+    photo_ids: list[int]
+    crop_paths: list[Path]
+    labels: list[int]
+    folds: list[int]
+    subjects: list[str]
+
+
+def training_data(ws: Workspace, study: Study) -> TrainingData:
+    """The included primary photos with their model crop, label (1 = positive) and fold.
+
+    Raises
+    ------
+    UserError
+        If faces are not all ``ok``, or folds are missing for some subject.
+    """
+    require_faces_ok(ws, study.name, purpose="training")
+    folds = ws.store.folds(study.id)
+    if not folds:
+        raise UserError(f"the folds of {study.name!r} are not assigned yet",
+                        hint=f"run 'wbsdesk folds {study.name}'")
+    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False)}
+    missing = sorted(s.key for s in subjects.values() if s.id not in folds)
+    if missing:
+        raise UserError(f"{len(missing)} subject(s) of {study.name!r} have no fold: "
+                        f"{', '.join(missing[:10])}",
+                        hint=f"run 'wbsdesk folds {study.name} --reassign'")
+    crops = ws.store.crops(study.id)
+    pos = study.protocol.groups.positive
+    rows = sorted((p for p in ws.store.photos(study.id)
+                   if p.is_primary and p.subject_id in subjects), key=lambda p: p.id)
+    labels = [int(subjects[p.subject_id].group == pos) for p in rows]
+    if len(set(labels)) < 2:
+        raise UserError(f"study {study.name!r} needs photos of both the positive group and "
+                        "the controls to train")
+    return TrainingData(photo_ids=[p.id for p in rows],
+                        crop_paths=[ws.root / crops[p.id].model_crop_path for p in rows],
+                        labels=labels, folds=[folds[p.subject_id] for p in rows],
+                        subjects=[subjects[p.subject_id].key for p in rows])
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    """What ``train`` did."""
+
+    run: str
+    status: str
+    run_dir: str
+    archs: list[str]
+    device: str
+    folds_imported: int
+    seconds: float
+    summary: dict[str, Any]
+
+
+def _versions() -> dict[str, str]:
+    import torch
+    import torchvision
+
+    return {"wbsdesk": __version__, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "python": platform.python_version()}
+
+
+def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
+          epochs: int | None = None, device: str = "auto", weights: str | None = None,
+          resume: str | None = None, deterministic: bool = False, demo: bool = False,
+          progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> TrainReport:
+    """Run (or resume) the study protocol's cross-validation.
+
+    Parameters
+    ----------
+    ws : Workspace
+    name : str
+        The study.
+    archs : list of str, keyword-only
+        Architectures (default: the protocol's).
+    epochs : int, keyword-only
+        Epochs per fold (default: the protocol's; never chosen on the test fold).
+    device : {"auto", "cpu", "cuda"}, keyword-only
+    weights : {"imagenet", "none"}, keyword-only
+        Initialisation (default: the protocol's). Missing ImageNet files stop the run before
+        it starts, naming the files and the command that installs them.
+    resume : str, keyword-only
+        Name of an unfinished run to continue from its last completed epoch.
+    deterministic : bool, keyword-only
+        Exact fp32 deterministic mode (CPU); resumed runs then equal uninterrupted ones.
+    demo : bool, keyword-only
+        Mark the run as the demo's quick run.
+    progress, cancel : keyword-only
+        The job contract; a cancelled run stays resumable.
+    """
+    from wbsdesk.ml.cv import CVSpec, run_cv
+    from wbsdesk.ml.weights import require_weights
+
+    t0 = time.perf_counter()
+    cancel = cancel or CancelToken()
+    study = load_study(ws, name)
+    data = training_data(ws, study)
+    if resume is not None:
+        row = ws.store.run(resume)
+        if row is None or row.study_id != study.id:
+            raise UserError(f"no run named {resume!r} for study {name!r}",
+                            hint=f"see 'wbsdesk runs {name}'")
+        if row.status == "finished":
+            raise UserError(f"run {resume!r} is already finished")
+        stored = {k: v for k, v in row.spec.items() if k != "data_sha256"}
+        spec = CVSpec(**{**stored, "photo_ids": data.photo_ids,
+                         "crop_paths": data.crop_paths, "labels": data.labels,
+                         "folds": data.folds, "run_dir": ws.root / row.run_dir})
+        if spec.data_fingerprint() != row.spec.get("data_sha256"):
+            raise UserError(f"the photos, labels or folds of {name!r} changed since run "
+                            f"{resume!r} started; it cannot be resumed",
+                            hint="start a new run instead")
+        with ws.store.atomic():
+            ws.store.set_run_status(row.id, "running")
+        run_id, run_name = row.id, row.name
+    else:
+        training = study.protocol.training
+        init = weights or training.init
+        if init not in ("imagenet", "none"):
+            raise UserError(f"--weights must be 'imagenet' or 'none', not {init!r}")
+        chosen = list(archs or training.architectures)
+        weight_files = require_weights(chosen) if init == "imagenet" else {}
+        run_name = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
+        options: dict[str, Any] = {"archs": tuple(chosen), "device": device,
+                                   "deterministic": deterministic}
+        if epochs is not None:
+            options["epochs"] = epochs
+        spec = CVSpec.from_protocol(
+            training, study.protocol.augmentation, run_dir=run_dir,
+            photo_ids=data.photo_ids, crop_paths=data.crop_paths, labels=data.labels,
+            folds=data.folds, weights_dir="default" if init == "imagenet" else None, **options)
+        stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
+        for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
+            stored.pop(key)
+        hashes = {a: _sha256(p) for a, p in weight_files.items()}
+        with ws.store.atomic():
+            run_id = ws.store.insert_run(
+                study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
+                archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
+                seed=spec.seed, device=device, versions=_versions(), weights=hashes, demo=demo)
+            ws.store.audit(study.id, "train_start", {"run": run_name, "archs": chosen,
+                                                     "epochs": spec.epochs, "init": init})
+    log.info("training run %s of %s: %s", run_name, name, ", ".join(spec.archs))
+    try:
+        summary = run_cv(spec, progress=progress, cancel=cancel)
+    except Cancelled:
+        import_finished_folds(ws, run_id, spec.run_dir, data)
+        with ws.store.atomic():
+            ws.store.set_run_status(run_id, "cancelled")
+        log.info("run %s cancelled; resume with 'wbsdesk train %s --resume %s'", run_name,
+                 name, run_name)
+        raise
+    except BaseException:
+        import_finished_folds(ws, run_id, spec.run_dir, data)
+        with ws.store.atomic():
+            ws.store.set_run_status(run_id, "failed")
+        raise
+    n = import_finished_folds(ws, run_id, spec.run_dir, data)
+    with ws.store.atomic():
+        ws.store.set_run_status(run_id, "finished", device=summary.plan.device)
+        ws.store.audit(study.id, "train_finish", {"run": run_name, "folds": n})
+    return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
+                       archs=list(spec.archs), device=summary.plan.device, folds_imported=n,
+                       seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
+                          data: TrainingData) -> int:
+    """Import every finished fold of a run folder into the store (one transaction each).
+
+    Idempotent: importing a fold again replaces its rows with the same values.
+
+    Returns
+    -------
+    int
+        The number of finished folds found.
+    """
+    from wbsdesk.ml.cvspec import read_oof
+
+    fold_of = dict(zip(data.photo_ids, data.folds, strict=True))
+    n = 0
+    for done in sorted(Path(run_dir).glob("*/fold*/done.json")):
+        d = done.parent
+        arch, fold = d.parent.name, int(d.name.removeprefix("fold"))
+        info = json.loads(done.read_text())
+        losses = json.loads((d / "losses.json").read_text())["epoch_losses"]
+        oof = read_oof(d / "oof.csv")
+        preds = [(int(pid), p) for pid, p in oof.items()]
+        wrong = [pid for pid, _ in preds if fold_of.get(pid) != fold]
+        if wrong:
+            raise UserError(f"{d}: predictions for photos outside fold {fold}: {wrong[:5]}")
+        ckpt = d / "checkpoint.pt"
+        with ws.store.atomic():
+            ws.store.upsert_fold_result(
+                run_id, arch=arch, fold=fold, epochs=len(losses), losses=losses,
+                checkpoint=ckpt.relative_to(ws.root).as_posix(),
+                checkpoint_sha256=_sha256(ckpt), n_train=int(info.get("n_train", 0)),
+                n_test=len(preds), train_seconds=float(info.get("train_seconds", 0.0)),
+                images_per_second=float(info.get("images_per_second", 0.0)), predictions=preds)
+        n += 1
+    return n
+
+
+def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
+    """A study's runs with their status and how many folds have finished."""
+    study = load_study(ws, name)
+    out = []
+    for r in ws.store.runs(study.id):
+        folds = ws.store.fold_results(r.id)
+        out.append({"run": r.name, "status": r.status, "archs": r.archs,
+                    "epochs": r.spec.get("epochs"), "folds_done": len(folds),
+                    "folds_total": len(r.archs) * study.protocol.folds.k, "device": r.device,
+                    "demo": r.demo, "started_at": r.started_at, "finished_at": r.finished_at})
+    return out
+
+
+def get_run(ws: Workspace, study: Study, run: str | None) -> RunRow:
+    """A named run of the study, or its latest finished one."""
+    if run is not None:
+        row = ws.store.run(run)
+        if row is None or row.study_id != study.id:
+            raise UserError(f"no run named {run!r} for study {study.name!r}")
+        return row
+    finished = [r for r in ws.store.runs(study.id) if r.status == "finished"]
+    if not finished:
+        raise UserError(f"study {study.name!r} has no finished training run",
+                        hint=f"run 'wbsdesk train {study.name}'")
+    return finished[-1]

@@ -1,0 +1,210 @@
+"""Queries and writes for readers, reading sessions, their reads and admin settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from wbsdesk.store.repo import now_iso
+
+READ_COLUMNS = ("session_id", "photo_id", "position", "practice", "rating", "binary_read",
+                "shown_mono", "hidden_mono", "answered_mono", "shown_at", "hidden_at",
+                "answered_at", "display_s", "response_s", "after_interruption", "recorded_at")
+_READER_COLS = "id, name, role, years, simulated, dry_run, created_at"
+_SESSION_COLS = ("id, reader_id, study_id, protocol_json, order_seed, photo_order, status,"
+                 " started_at, finished_at, interruptions")
+
+
+@dataclass(frozen=True)
+class ReaderRow:
+    """A reader (physician, or a simulated or dry-run stand-in) as stored."""
+
+    id: int
+    name: str
+    role: str
+    years: int | None
+    simulated: bool
+    dry_run: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A reading session (one reader x one study) as stored; ``photo_order`` decoded."""
+
+    id: int
+    reader_id: int
+    study_id: int
+    protocol_json: str
+    order_seed: int
+    photo_order: list[tuple[int, bool]]
+    status: str
+    started_at: str
+    finished_at: str | None
+    interruptions: int
+
+
+def _reader(r: Sequence[Any]) -> ReaderRow:
+    return ReaderRow(r[0], r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6])
+
+
+def _session(r: Sequence[Any]) -> SessionRow:
+    order = [(int(p), bool(f)) for p, f in json.loads(r[5])]
+    return SessionRow(r[0], r[1], r[2], r[3], r[4], order, r[6], r[7], r[8], r[9])
+
+
+class ReadingRepo:
+    """Mixin with the SQL of the reading tables. Writes belong inside ``Store.atomic()``."""
+
+    db: Database
+
+    # -- readers ---------------------------------------------------------------------------
+    def insert_reader(self, *, name: str, role: str, years: int | None, simulated: bool,
+                      dry_run: bool) -> int:
+        """Add a reader and return its id."""
+        cur = self.db.execute(
+            "INSERT INTO readers (name, role, years, simulated, dry_run, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [name, role, years, int(simulated), int(dry_run), now_iso()])
+        return int(cur.lastrowid)
+
+    def reader(self, name: str) -> ReaderRow | None:
+        """The reader called ``name``, or ``None``."""
+        row = self.db.execute(f"SELECT {_READER_COLS} FROM readers WHERE name = ?",
+                              [name]).fetchone()
+        return _reader(row) if row else None
+
+    def reader_by_id(self, reader_id: int) -> ReaderRow | None:
+        """The reader with id ``reader_id``, or ``None``."""
+        row = self.db.execute(f"SELECT {_READER_COLS} FROM readers WHERE id = ?",
+                              [reader_id]).fetchone()
+        return _reader(row) if row else None
+
+    def readers(self) -> list[ReaderRow]:
+        """Every reader, by name."""
+        rows = self.db.execute(f"SELECT {_READER_COLS} FROM readers ORDER BY name").fetchall()
+        return [_reader(r) for r in rows]
+
+    # -- sessions --------------------------------------------------------------------------
+    def insert_session(self, *, reader_id: int, study_id: int, protocol_json: str,
+                       order_seed: int, photo_order: Iterable[tuple[int, bool]]) -> int:
+        """Start a session and return its id (one per reader and study)."""
+        order = json.dumps([[int(p), int(f)] for p, f in photo_order])
+        cur = self.db.execute(
+            "INSERT INTO sessions (reader_id, study_id, protocol_json, order_seed, photo_order,"
+            " status, started_at) VALUES (?, ?, ?, ?, ?, 'in_progress', ?)",
+            [reader_id, study_id, protocol_json, order_seed, order, now_iso()])
+        return int(cur.lastrowid)
+
+    def session(self, session_id: int) -> SessionRow | None:
+        """The session with id ``session_id``, or ``None``."""
+        row = self.db.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE id = ?",
+                              [session_id]).fetchone()
+        return _session(row) if row else None
+
+    def session_of(self, reader_id: int, study_id: int) -> SessionRow | None:
+        """The session of a reader on a study, or ``None``."""
+        row = self.db.execute(
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?",
+            [reader_id, study_id]).fetchone()
+        return _session(row) if row else None
+
+    def sessions(self, study_id: int) -> list[SessionRow]:
+        """Every session of a study, oldest first."""
+        rows = self.db.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE study_id = ?"
+                               " ORDER BY id", [study_id]).fetchall()
+        return [_session(r) for r in rows]
+
+    def add_interruption(self, session_id: int) -> None:
+        """Count one interruption (a close, crash or kill before the session finished)."""
+        self.db.execute("UPDATE sessions SET interruptions = interruptions + 1 WHERE id = ?",
+                        [session_id])
+
+    def finish_session(self, session_id: int) -> None:
+        """Mark a session finished (keeps the first finishing time)."""
+        self.db.execute("UPDATE sessions SET status = 'finished',"
+                        " finished_at = COALESCE(finished_at, ?) WHERE id = ?",
+                        [now_iso(), session_id])
+
+    # -- reads -----------------------------------------------------------------------------
+    def insert_read(self, session_id: int, **values: Any) -> bool:
+        """Store one read idempotently; ``False`` when the same read was already stored.
+
+        Raises
+        ------
+        ValueError
+            If another read already holds this session's position or photo.
+        """
+        row = {"session_id": session_id, "recorded_at": now_iso(), **values}
+        unknown = set(row) - set(READ_COLUMNS)
+        if unknown:
+            raise KeyError(f"unknown read columns {sorted(unknown)}")
+        for flag in ("practice", "binary_read", "after_interruption"):
+            if row.get(flag) is not None:
+                row[flag] = int(row[flag])
+        cur = self.db.execute(
+            f"INSERT INTO reads ({', '.join(READ_COLUMNS)}) VALUES "
+            f"({', '.join('?' * len(READ_COLUMNS))}) ON CONFLICT DO NOTHING",
+            [row.get(c) for c in READ_COLUMNS])
+        if cur.rowcount == 1:
+            return True
+        held = self.db.execute(
+            "SELECT photo_id, practice FROM reads WHERE session_id = ? AND position = ?",
+            [session_id, row["position"]]).fetchone()
+        if held is None or (held[0], held[1]) != (row["photo_id"], row["practice"]):
+            raise ValueError(f"session {session_id} already has another read at position "
+                             f"{row['position']} or of photo {row['photo_id']}")
+        return False
+
+    def reads(self, session_id: int) -> list[dict[str, Any]]:
+        """The reads of a session, by position (flags as bool)."""
+        rows = self.db.execute(f"SELECT {', '.join(READ_COLUMNS)} FROM reads WHERE"
+                               " session_id = ? ORDER BY position", [session_id]).fetchall()
+        out = []
+        for r in rows:
+            d = dict(zip(READ_COLUMNS, r, strict=True))
+            for flag in ("practice", "after_interruption"):
+                d[flag] = bool(d[flag])
+            d["binary_read"] = None if d["binary_read"] is None else bool(d["binary_read"])
+            out.append(d)
+        return out
+
+    def read_positions(self, session_id: int) -> set[int]:
+        """Positions of a session that already have a committed read."""
+        return {r[0] for r in self.db.execute(
+            "SELECT position FROM reads WHERE session_id = ?", [session_id])}
+
+    def read_counts(self, study_id: int) -> dict[int, int]:
+        """Session id -> number of committed reads (practice included), for a study."""
+        return dict(self.db.execute(
+            "SELECT r.session_id, COUNT(*) FROM reads r JOIN sessions s ON s.id = r.session_id"
+            " WHERE s.study_id = ? GROUP BY r.session_id", [study_id]).fetchall())
+
+    def study_reads(self, study_id: int) -> list[dict[str, Any]]:
+        """Every read of a study with its reader, subject and group (for export), in order."""
+        cols = ["reader", "role", "years", "simulated", "dry_run", "subject", "group",
+                "photo", *READ_COLUMNS]
+        rows = self.db.execute(
+            "SELECT rd.name, rd.role, rd.years, rd.simulated, rd.dry_run, sb.subject_key,"
+            " sb.grp, p.original_name, " + ", ".join("r." + c for c in READ_COLUMNS) +
+            " FROM reads r JOIN sessions s ON s.id = r.session_id"
+            " JOIN readers rd ON rd.id = s.reader_id JOIN photos p ON p.id = r.photo_id"
+            " JOIN subjects sb ON sb.id = p.subject_id WHERE s.study_id = ?"
+            " ORDER BY rd.name, r.position", [study_id]).fetchall()
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    # -- settings --------------------------------------------------------------------------
+    def setting(self, key: str) -> str | None:
+        """A stored setting, or ``None``."""
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Store (or replace) a setting."""
+        self.db.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                        " updated_at = excluded.updated_at", [key, value, now_iso()])
