@@ -95,13 +95,14 @@ def snapshot(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
-    """A workspace with the full demo study, built once per test session (read it, or copy it)."""
+    """A workspace with the full demo study (without its training run: tests that need a run
+    make a small one), built once per test session; read it, or copy it."""
     from wbsdesk.services.demo import build_demo
     from wbsdesk.services.workspace import open_workspace
 
     root = tmp_path_factory.mktemp("demo") / "ws"
     with open_workspace(root) as w:
-        build_demo(w)
+        build_demo(w, train=False)
     return root
 
 

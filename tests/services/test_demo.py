@@ -66,3 +66,21 @@ def test_second_build_is_refused_and_if_missing_is_a_no_op(demo_ws):
     res = CliRunner().invoke(cli, ["--workspace", str(demo_ws.root), "demo", "--if-missing",
                                    "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["built"] is False
+
+
+def test_the_demo_command_trains_the_demo_protocol(tmp_path, monkeypatch):
+    from wbsdesk.__main__ import main
+    from wbsdesk.services import demo, training
+
+    calls = []
+
+    def fake_train(ws, name, **kw):
+        calls.append((name, kw.get("demo")))
+        return type("R", (), {"run": "demo-run"})()
+
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(demo, "GROUP_COUNTS", {"wbs": 3, "other_syndrome": 2, "healthy": 3})
+    with pytest.raises(SystemExit) as info:
+        main(["--workspace", str(tmp_path / "w"), "demo", "--json"])
+    assert info.value.code == 0
+    assert calls == [("demo", True)]

@@ -192,22 +192,34 @@ def table1_cmd(obj: Ctx, name: str, as_json: bool) -> None:
 @click.option("--if-missing", is_flag=True, help="Do nothing if the demo study exists.")
 @click.option("--seed", type=int, default=demo_service.DEMO_SEED, show_default=True,
               help="Seed of the synthetic faces.")
+@click.option("--train/--no-train", default=True, show_default=True,
+              help="Also run the quick CPU training of the demo protocol (1-3 minutes).")
 @json_option
 @click.pass_obj
-def demo_cmd(obj: Ctx, if_missing: bool, seed: int, as_json: bool) -> None:
+def demo_cmd(obj: Ctx, if_missing: bool, seed: int, train: bool, as_json: bool) -> None:
     """Build the synthetic demo study 'demo' (no real person appears)."""
     with obj.open() as ws:
         if if_missing and ws.store.study(demo_service.DEMO_STUDY) is not None:
             info = {"study": demo_service.DEMO_STUDY, "built": False}
             emit(info, as_json, lambda: click.echo("The demo study already exists."))
             return
-        result = demo_service.build_demo(ws, seed=seed)
+        last = [""]
+
+        def progress(p: Progress) -> None:
+            step = p.message.split(" · ")[0]
+            if step != last[0]:
+                last[0] = step
+                click.echo(f"  {step}", err=True)
+
+        result = demo_service.build_demo(ws, seed=seed, train=train, progress=progress)
     data = {"study": result.study, "built": True, "subjects": result.subjects,
             "groups": result.groups, "seed": result.seed, "seconds": round(result.seconds, 1),
-            "synthetic": True, "workspace": str(obj.workspace_path)}
+            "run": result.run, "synthetic": True, "workspace": str(obj.workspace_path)}
     emit(data, as_json, lambda: click.echo(
-        f"Built the demo study {result.study!r} (SYNTHETIC faces): {result.subjects} subjects "
-        f"{result.groups} in {result.seconds:.1f} s. Open it with 'wbsdesk gui'."))
+        f"Built the demo study {result.study!r} (SYNTHETIC faces, simulated readers): "
+        f"{result.subjects} subjects {result.groups}"
+        + (f", training run {result.run}" if result.run else "")
+        + f", in {result.seconds:.0f} s. Open it with 'wbsdesk gui'."))
 
 
 @cli.group("db")

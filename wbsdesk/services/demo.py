@@ -45,6 +45,7 @@ class DemoResult:
     groups: dict[str, int]
     seed: int
     seconds: float
+    run: str | None = None
 
 
 def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
@@ -105,9 +106,14 @@ def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
     return manifest
 
 
-def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, progress: ProgressFn = no_progress,
+def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, train: bool = True,
+               progress: ProgressFn = no_progress,
                cancel: CancelToken | None = None) -> DemoResult:
-    """Build the study ``demo`` in ``ws``: synthetic photos, import, folds.
+    """Build the study ``demo`` in ``ws``: synthetic photos, import, folds, crops, simulated
+    readers and (``train``) a quick CPU training run of the demo protocol.
+
+    A cancelled or failed training leaves the study in place (resumable with
+    ``wbsdesk train demo --resume RUN``); any earlier failure removes the study again.
 
     Raises
     ------
@@ -139,7 +145,12 @@ def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, progress: ProgressFn = n
             raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    run = None
+    if train:
+        from wbsdesk.services import training
+
+        run = training.train(ws, DEMO_STUDY, demo=True, progress=progress, cancel=cancel).run
     secs = time.perf_counter() - t0
     log.info("built the demo study (seed %d) in %.1f s", seed, secs)
     return DemoResult(study=DEMO_STUDY, subjects=sum(GROUP_COUNTS.values()),
-                      groups=dict(GROUP_COUNTS), seed=seed, seconds=secs)
+                      groups=dict(GROUP_COUNTS), seed=seed, seconds=secs, run=run)

@@ -1,0 +1,149 @@
+"""Result types of a comparison (built by :func:`wbsdesk.services.analysis.build_comparison`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wbsdesk.core import stats
+from wbsdesk.core.demographics import Table1
+from wbsdesk.core.protocol import Protocol
+from wbsdesk.services.analysis_roc import RocBand, RocData
+
+__all__ = ["Comparison", "ModelResult", "MrmcResults", "PairTest", "ReaderResult"]
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model on every case of the subset."""
+
+    name: str
+    label: str
+    scores: np.ndarray
+    summary: stats.FoldSummary
+    roc: stats.RocCurve
+    band: RocBand
+    delong: stats.DelongAuc
+    bootstrap: stats.BootstrapResult
+
+
+@dataclass(frozen=True)
+class ReaderResult:
+    """One reader on the paired cases (``ratings``/``binary`` aligned with them).
+
+    ``missing`` lists the subject IDs of the subset this reader did not rate.
+    """
+
+    name: str
+    label: str
+    role: str
+    kind: str
+    session_id: int
+    order_seed: int
+    simulated: bool
+    ratings: np.ndarray
+    binary: np.ndarray
+    missing: tuple[str, ...]
+    rating_roc: stats.RocCurve
+    binary_roc: stats.RocCurve
+    delong: stats.DelongAuc
+    bootstrap: stats.BootstrapResult
+
+
+@dataclass(frozen=True)
+class PairTest:
+    """A DeLong test of ``a`` against ``b`` (``difference = AUC(a) - AUC(b)``)."""
+
+    a: str
+    b: str
+    n_cases: int
+    test: stats.DelongTest
+
+
+@dataclass(frozen=True)
+class MrmcResults:
+    """OR/Hillis RRRC analyses on the paired cases (two or more readers)."""
+
+    readers_rating: stats.ModalityEstimate
+    readers_binary: stats.ModalityEstimate
+    models: tuple[tuple[str, stats.ModelVsReaders], ...]
+    cov_method: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Models vs. readers on one study, run and set of sessions (see the module docstring).
+
+    Case arrays (``subjects``, ``groups``, ``y``, ``folds``, ``photo_ids``) list the cases
+    of the subset; ``paired`` indexes the paired cases into them.
+    """
+
+    study: str
+    run: str
+    run_status: str
+    controls: str
+    positive: str
+    control_groups: tuple[str, ...]
+    protocol: Protocol
+    synthetic: bool
+    photo_ids: np.ndarray
+    subjects: tuple[str, ...]
+    groups: np.ndarray
+    y: np.ndarray
+    folds: np.ndarray
+    paired: np.ndarray
+    models: tuple[ModelResult, ...]
+    readers: tuple[ReaderResult, ...]
+    table1: Table1
+    table3: Mapping[str, list[int]]
+    table5: stats.ReaderTable | None
+    delong_model_reader: tuple[PairTest, ...]
+    delong_model_model: tuple[PairTest, ...]
+    mrmc: MrmcResults | None
+    roc: RocData
+    counts: Mapping[str, Any]
+    exclusions: tuple[str, ...]
+    notes: tuple[str, ...]
+    seeds: Mapping[str, Any]
+    versions: Mapping[str, str]
+    include_simulated: bool
+    include_dry_run: bool
+    created_at: str = field(default="")
+
+    @property
+    def simulated_included(self) -> bool:
+        """Whether any included reader is simulated (the report then says so loudly)."""
+        return any(r.simulated for r in self.readers)
+
+    @property
+    def k(self) -> int:
+        """Number of folds."""
+        return len(next(iter(self.table3.values()))) if self.table3 else 0
+
+    def model(self, name: str) -> ModelResult:
+        """The model called ``name`` (an architecture or ``"ensemble"``)."""
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def reader(self, name: str) -> ReaderResult:
+        """The reader called ``name``."""
+        for r in self.readers:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def to_tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table as plain rows (name -> list of dicts), for CSV, clipboard and JSON.
+
+        Rates and AUCs are fractions (not percentages), unrounded; undefined values are
+        NaN. Tables: ``table1``, ``table3``, ``table4``, ``table4_folds``, ``auc``,
+        ``table5``, ``delong_model_vs_reader``, ``delong_model_vs_model``, ``mrmc``.
+        """
+        from wbsdesk.services.analysis_tables import comparison_tables
+
+        return comparison_tables(self)
