@@ -21,13 +21,21 @@ def _drive_dry_run(**kwargs: object) -> dict:
     return drive_dry_run(**kwargs)
 
 
+def _report_renderer() -> object:
+    from wbsdesk.gui.report_render import QtReportRenderer
+
+    return QtReportRenderer()
+
+
 def register_gui_parts() -> None:
     """Give the CLI the GUI functions it may call (it never imports the GUI itself)."""
     from wbsdesk.cli import register_gui
     from wbsdesk.cli.reading_commands import register_session_driver
+    from wbsdesk.cli.report_commands import register_report_renderer
 
     register_gui(_launch_gui)
     register_session_driver(_drive_dry_run)
+    register_report_renderer(_report_renderer)
 
 
 def main(argv: list[str] | None = None) -> None:

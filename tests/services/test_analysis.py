@@ -200,7 +200,7 @@ def test_ensemble_is_the_mean_of_the_architectures_out_of_fold_probabilities(syn
     assert np.allclose(m.scores, ens)
     assert m.summary == stats.fold_summary(y, m.scores, folds)
     assert m.roc.auc == pytest.approx(stats.auc_score(y, ens))
-    assert comp.roc.models[-1].ensemble and comp.roc.models[-1].label == "Ensemble"
+    assert comp.roc_data.models[-1].ensemble and comp.roc_data.models[-1].label == "Ensemble"
     # model vs model: every pair, on all cases
     pairs = {(p.a, p.b): p.test for p in comp.delong_model_model}
     assert set(pairs) == {("resnet18", "mobilenet_v2"), ("resnet18", "ensemble"),
@@ -275,7 +275,7 @@ def test_reader_statistics_equal_the_core_on_the_paired_arrays(syn):
     mrmc_rows = {(r["analysis"], r["model"]): r for r in tables["mrmc"]}
     assert mrmc_rows[("readers (ratings) minus model", "ensemble")]["p_value"] == ref.p_value
     # the figure's reader point is the binary read's ROC point
-    pt = comp.roc.readers[1]
+    pt = comp.roc_data.readers[1]
     conf = comp.table5.rows[1].confusion
     assert (pt.point_fpr, pt.point_tpr) == (conf.fp / (conf.fp + conf.tn),
                                            conf.tp / (conf.tp + conf.fn))
@@ -293,7 +293,7 @@ def test_simulated_and_dry_run_readers_are_left_out_unless_asked_for(syn):
     assert any("dry run reader(s) left out: dry-run-1" in e for e in comp.exclusions)
     comp = build_comparison(ws, "s", include_simulated=True)
     assert [r.label for r in comp.readers] == ["Dr A", "Dr B", "Sim 1 (sim)"]
-    assert comp.simulated_included and comp.roc.readers[2].simulated
+    assert comp.simulated_included and comp.roc_data.readers[2].simulated
     comp = build_comparison(ws, "s", include_simulated=True, include_dry_run=True)
     assert len(comp.readers) == 4
     with pytest.raises(UserError, match="simulated reader 'Sim 1'"):
@@ -373,6 +373,25 @@ def test_all_ties_give_auc_one_half_with_a_warning(syn):
     assert np.isnan(m.delong.ci_low)
     assert np.allclose(m.band.mean, FPR_GRID)  # the chance line
     assert m.bootstrap.ci_low == m.bootstrap.ci_high == 0.5
+
+
+def test_a_reader_who_gives_every_photo_the_same_rating(syn):
+    ws, subjects, _, _ = syn
+    add_reader(ws, "s", "Dr Flat", {s["photo"]: 3 for s in subjects.values()})
+    with pytest.warns(WbsdeskWarning) as rec:
+        comp = build_comparison(ws, "s")
+    msgs = [str(w.message) for w in rec]
+    assert "Reader 'Dr Flat' gives every case the same score (all ties): its AUC is 0.5 and " \
+           "its ROC curve is the chance line." in msgs
+    assert "Precision of reader 'Dr Flat' is undefined (zero denominator) and is reported " \
+           "as NaN." in msgs
+    flat = comp.reader("Dr Flat")
+    assert flat.rating_roc.auc == 0.5 and np.isnan(flat.delong.ci_low)
+    assert flat.rating_roc.fpr.tolist() == [0, 0, 0, 1, 1, 1]  # one step, at level 3
+    # comparisons with the flat reader stay defined
+    test = next(p.test for p in comp.delong_model_reader if p.b == "Dr Flat")
+    assert test.auc_b == 0.5 and 0.0 <= test.p_value <= 1.0
+    assert comp.mrmc is not None and len(comp.readers) == 3
 
 
 def test_a_reader_with_no_positive_read_gets_nan_precision_with_a_warning(syn):

@@ -3,6 +3,7 @@
 from wbsdesk.cli import commands as _commands  # noqa: F401  (registers the commands)
 from wbsdesk.cli import face_commands as _face_commands  # noqa: F401
 from wbsdesk.cli import reading_commands as _reading_commands  # noqa: F401
+from wbsdesk.cli import report_commands as _report_commands  # noqa: F401
 from wbsdesk.cli import train_commands as _train_commands  # noqa: F401
 from wbsdesk.cli.base import cli, register_gui
 

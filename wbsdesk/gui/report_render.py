@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 #: Logical size of one panel (px); the PNG is exported at ``PNG_SCALE`` times this.
 PANEL_PX = (620, 620)
 TITLE_PX = 40
+MARGIN_PX = 6
 PNG_SCALE = 2
 MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 READER_COLORS = ("#882255", "#117733", "#332288", "#AA4499", "#44AA99", "#999933",
@@ -49,8 +50,9 @@ READER_SYMBOLS = ("o", "s", "t", "d", "star", "p", "h", "t1")
 
 def figure_size(roc: RocData) -> tuple[int, int]:
     """Logical (width, height) of the figure in px: one or two panels plus the title."""
-    panels = 2 if roc.readers else 1
-    return PANEL_PX[0] * panels, PANEL_PX[1] + TITLE_PX
+    if roc.readers:
+        return 2 * PANEL_PX[0], PANEL_PX[1] + TITLE_PX
+    return PANEL_PX[0], PANEL_PX[1] + 2 * TITLE_PX  # the heading takes two lines
 
 
 def _app() -> Any:
@@ -60,12 +62,14 @@ def _app() -> Any:
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 
-def _panel(layout: Any, title: str) -> Any:
+def _panel(layout: Any, title: str, subtitle: str) -> Any:
     import pyqtgraph as pg
     from PySide6.QtGui import QFont
 
     plot = layout.addPlot()
-    plot.setTitle(title, color="#000000", size="12pt", bold=True)
+    plot.setTitle(f"<b>{title}</b><br><span style='font-size:10pt; color:#444444'>"
+                  f"{subtitle}</span>", color="#000000", size="12pt")
+    plot.setFixedWidth(PANEL_PX[0] - 2 * MARGIN_PX)
     plot.disableAutoRange()
     plot.setXRange(-0.02, 1.02, padding=0)
     plot.setYRange(-0.02, 1.02, padding=0)
@@ -158,35 +162,28 @@ def _build(roc: RocData, title: str) -> Any:
     widget.setBackground("w")
     widget.resize(width, height)
     layout = widget.ci
+    layout.setContentsMargins(MARGIN_PX, MARGIN_PX, MARGIN_PX, MARGIN_PX)
+    layout.setSpacing(2 * MARGIN_PX)
     synthetic = roc.synthetic and "synthetic" not in title.lower()
     head = f"{title}{'  (synthetic data)' if synthetic else ''}"
+    if not roc.readers:  # one panel is too narrow for the heading on one line
+        head = head.replace(" vs. ", "<br>vs. ", 1)
     layout.addLabel(head, colspan=2 if roc.readers else 1, color="#000000", size="14pt",
                     bold=True)
     layout.nextRow()
-    left, _ = _panel(layout, f"CNN models, out-of-fold: {roc.n_pos + roc.n_neg} photos "
-                             f"({roc.n_pos} positive)")
+    left, _ = _panel(layout, f"CNN models, out-of-fold ({roc.n_pos + roc.n_neg} photos, "
+                             f"{roc.n_pos} positive)",
+                     f"lines: all folds pooled; shaded: ± 1 SD over {roc.n_folds} folds")
     _model_curves(left, roc, bands=True, only_ensemble=False)
-    left.addItem(_note(f"shaded: ± 1 SD over {roc.n_folds} folds"))
     if roc.readers:
-        right, _ = _panel(layout, f"Readers vs. ensemble: {roc.paired_pos + roc.paired_neg} "
-                                  f"photos rated by every reader ({roc.paired_pos} positive)")
+        right, _ = _panel(layout, f"Readers vs. ensemble ({roc.paired_pos + roc.paired_neg} "
+                                  f"photos, {roc.paired_pos} positive)",
+                          "photos rated by every reader; dashed: rating levels; "
+                          "large marker: yes/no call")
         _model_curves(right, roc, bands=False, only_ensemble=True)
         _readers(right, roc)
-        right.addItem(_note("dashed: rating levels; large marker: yes/no call"))
     layout.setGeometry(QRectF(0, 0, width, height))
     return widget
-
-
-def _note(text: str) -> Any:
-    import pyqtgraph as pg
-
-    item = pg.TextItem(text, color="#444444", anchor=(0, 0))
-    font = item.textItem.font()
-    font.setPointSize(9)
-    font.setItalic(True)
-    item.setFont(font)
-    item.setPos(0.33, 0.40)
-    return item
 
 
 def render_roc_figure(roc: RocData, *, png: Path, svg: Path, title: str) -> tuple[int, int]:
@@ -195,7 +192,7 @@ def render_roc_figure(roc: RocData, *, png: Path, svg: Path, title: str) -> tupl
     Parameters
     ----------
     roc : RocData
-        From :attr:`Comparison.roc <wbsdesk.services.analysis.Comparison>`.
+        From :attr:`Comparison.roc_data <wbsdesk.services.analysis.Comparison>`.
     png, svg : Path, keyword-only
         Output files (replaced).
     title : str, keyword-only

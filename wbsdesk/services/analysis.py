@@ -205,16 +205,19 @@ def build_comparison(ws: Workspace, study: str, *, run: str | None = None,
         cases, exclusions = load_cases(ws, st_obj, run_row)
         sess, left_out = load_sessions(ws, st_obj, sessions, include_simulated=include_simulated,
                                        include_dry_run=include_dry_run)
-        exclusions += left_out
+        for why, names in left_out.items():
+            what = ("reader(s) whose session is not finished" if why == "unfinished"
+                    else f"{why} reader(s)")
+            exclusions.append(f"{len(names)} {what} left out: {', '.join(names)}.")
         comp = _compute(ws, st_obj.name, protocol, st_obj.synthetic, run_row, cases, sess,
-                        control_groups, controls, exclusions, notes,
+                        control_groups, controls, exclusions, left_out,
                         include_simulated=include_simulated, include_dry_run=include_dry_run)
     return dataclasses.replace(comp, notes=tuple(notes))
 
 
 def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run_row: Any,
              cases: Cases, sess: list[SessionReads], control_groups: tuple[str, ...],
-             controls: str, exclusions: list[str], notes: list[str], *,
+             controls: str, exclusions: list[str], left_out: dict[str, list[str]], *,
              include_simulated: bool, include_dry_run: bool) -> Comparison:
     pos = protocol.groups.positive
     st = protocol.statistics
@@ -293,7 +296,8 @@ def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run
               "per_group": {g: int((groups == g).sum()) for g in group_order},
               "paired_cases": int(paired.size), "readers": len(readers),
               "architectures": len(cases.scores), "folds": int(np.unique(folds).size),
-              "missing_reads": {r.name: len(r.missing) for r in readers}}
+              "missing_reads": {r.name: len(r.missing) for r in readers},
+              "readers_left_out": left_out}
     seeds = {"folds": fold_settings[0] if fold_settings else protocol.folds.seed,
              "training": run_row.seed, "bootstrap": st.bootstrap_seed,
              "reading_orders": {r.name: r.order_seed for r in readers}}
@@ -302,8 +306,8 @@ def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run
         positive=pos, control_groups=control_groups, protocol=protocol, synthetic=synthetic,
         photo_ids=photo_ids, subjects=subjects, groups=groups, y=y, folds=folds, paired=paired,
         models=models, readers=readers, table1=t1, table3=t3, table5=table5,
-        delong_model_reader=pairs_mr, delong_model_model=pairs_mm, mrmc=mrmc, roc=roc,
-        counts=counts, exclusions=tuple(exclusions), notes=tuple(notes), seeds=seeds,
+        delong_model_reader=pairs_mr, delong_model_model=pairs_mm, mrmc=mrmc, roc_data=roc,
+        counts=counts, exclusions=tuple(exclusions), notes=(), seeds=seeds,
         versions=_versions(run_row.versions), include_simulated=include_simulated,
         include_dry_run=include_dry_run,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"))

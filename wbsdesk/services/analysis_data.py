@@ -154,8 +154,11 @@ def _kind(simulated: bool, dry_run: bool) -> str:
 
 def load_sessions(ws: Workspace, study: Study, sessions: Sequence[int] | None, *,
                   include_simulated: bool, include_dry_run: bool
-                  ) -> tuple[list[SessionReads], list[str]]:
-    """The selected sessions' reads (ordered by reader name) and what was left out, and why.
+                  ) -> tuple[list[SessionReads], dict[str, list[str]]]:
+    """The selected sessions' reads (ordered by reader name) and the readers left out.
+
+    The second value maps why (``"simulated"``, ``"dry run"``, ``"unfinished"``) to the
+    names of the readers left out for that reason.
 
     With ``sessions=None`` every *finished* session of the study is taken, except those of
     simulated / dry-run readers unless included. Sessions named explicitly are taken even
@@ -184,11 +187,10 @@ def load_sessions(ws: Workspace, study: Study, sessions: Sequence[int] | None, *
                 option = "include_simulated" if reader.simulated else "include_dry_run"
                 raise UserError(f"session {row.id} is of {kind} reader {reader.name!r}",
                                 hint=f"ask for {option} to compare with {kind} readers")
-            left_out.setdefault(f"{kind} reader(s)", []).append(reader.name)
+            left_out.setdefault(kind, []).append(reader.name)
             continue
         if sessions is None and row.status != "finished":
-            left_out.setdefault("reader(s) whose session is not finished", []).append(
-                reader.name)
+            left_out.setdefault("unfinished", []).append(reader.name)
             continue
         reading = protocol_from_dict(json.loads(row.protocol_json),
                                      source=f"session {row.id}").reading
@@ -207,6 +209,5 @@ def load_sessions(ws: Workspace, study: Study, sessions: Sequence[int] | None, *
             simulated=reader.simulated, dry_run=reader.dry_run, status=row.status,
             order_seed=row.order_seed, n_photos=sum(not p for _, p in row.photo_order),
             ratings=ratings, binary=binary))
-    notes = [f"{len(names)} {what} left out: {', '.join(sorted(names))}."
-             for what, names in left_out.items()]
-    return sorted(out, key=lambda s: (s.reader, s.session_id)), notes
+    left_out = {k: sorted(v) for k, v in left_out.items()}
+    return sorted(out, key=lambda s: (s.reader, s.session_id)), left_out

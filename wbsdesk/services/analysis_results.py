@@ -18,7 +18,13 @@ __all__ = ["Comparison", "ModelResult", "MrmcResults", "PairTest", "ReaderResult
 
 @dataclass(frozen=True)
 class ModelResult:
-    """One model on every case of the subset."""
+    """One model (an architecture or ``"ensemble"``) on every case of the subset.
+
+    ``scores`` are the out-of-fold probabilities (aligned with ``Comparison.subjects``);
+    ``summary`` is its Table 4 row (per fold, mean ± SD); ``roc``, ``delong`` and
+    ``bootstrap`` are the pooled out-of-fold ROC, AUC with DeLong CI and bootstrap CI;
+    ``band`` the ROC band across folds.
+    """
 
     name: str
     label: str
@@ -34,7 +40,10 @@ class ModelResult:
 class ReaderResult:
     """One reader on the paired cases (``ratings``/``binary`` aligned with them).
 
-    ``missing`` lists the subject IDs of the subset this reader did not rate.
+    ``label`` is the display name (``"(sim)"`` / ``"(dry run)"`` appended); ``kind`` is
+    ``physician``, ``simulated`` or ``dry run``; ``missing`` lists the subject IDs of the
+    subset this reader did not rate; ``rating_roc`` (levels 1..L), ``delong`` and
+    ``bootstrap`` are of the ratings, ``binary_roc`` of the yes/no reads.
     """
 
     name: str
@@ -75,10 +84,31 @@ class MrmcResults:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Models vs. readers on one study, run and set of sessions (see the module docstring).
+    """Models vs. readers on one study, run and set of sessions.
 
-    Case arrays (``subjects``, ``groups``, ``y``, ``folds``, ``photo_ids``) list the cases
-    of the subset; ``paired`` indexes the paired cases into them.
+    See :mod:`wbsdesk.services.analysis` for which cases each number uses.
+
+    Attributes
+    ----------
+    subjects, photo_ids, groups, y, folds : tuple / ndarray of shape (n,)
+        The cases of the subset (subject-key order): group (three-group truth), binary
+        truth, and the fold whose model scored each case.
+    paired : ndarray of int
+        Indices into the cases of those every included reader rated.
+    models, readers : tuple of ModelResult / ReaderResult
+        Architectures in the run's order, then ``"ensemble"``; readers by name.
+    table1, table3, table5 :
+        Table 1 (:class:`~wbsdesk.core.demographics.Table1`, analysed subjects), Table 3
+        (group -> counts per fold), Table 5 (:class:`~wbsdesk.core.stats.ReaderTable`,
+        ``None`` without readers). Table 4 is ``models[i].summary``.
+    delong_model_reader, delong_model_model : tuple of PairTest
+    mrmc : MrmcResults or None
+        ``None`` with fewer than two readers.
+    roc_data : RocData
+        Plain numpy arrays for the ROC figure.
+    counts, exclusions, notes, seeds, versions :
+        Data counts (incl. ``readers_left_out``: why -> names), what was left out and
+        why, every warning raised while building, seeds and software versions.
     """
 
     study: str
@@ -103,7 +133,7 @@ class Comparison:
     delong_model_reader: tuple[PairTest, ...]
     delong_model_model: tuple[PairTest, ...]
     mrmc: MrmcResults | None
-    roc: RocData
+    roc_data: RocData
     counts: Mapping[str, Any]
     exclusions: tuple[str, ...]
     notes: tuple[str, ...]

@@ -1,0 +1,118 @@
+"""The report command: models vs. readers, as CSV tables, figure, iMRMC file, HTML and PDF.
+
+The figure and the PDF need Qt, which the CLI never imports: the entry point
+(``wbsdesk.__main__``) registers a renderer factory here, like the GUI launcher. Without
+one the report is written without them.
+
+With no (non-simulated) reader on the study -- the demo has only simulated readers -- the
+report is still written, for the models alone, and the command says so and how to include
+the simulated readers (``--include-simulated``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
+from wbsdesk.errors import WbsdeskWarning
+
+RendererFactory = Callable[[], Any]
+_renderer_factory: list[RendererFactory] = []
+
+
+def register_report_renderer(factory: RendererFactory) -> None:
+    """Let ``wbsdesk report`` draw the figure and print the PDF (registered by the GUI side)."""
+    _renderer_factory[:] = [factory]
+
+
+def _plain(v: Any) -> Any:
+    """JSON-safe data: NaN/inf become null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _ci(lo: float, hi: float) -> str:
+    return "n/a" if math.isnan(lo) or math.isnan(hi) else f"{lo:.3f}-{hi:.3f}"
+
+
+@cli.command("report")
+@click.argument("name")
+@click.option("--run", default=None, help="Training run (default: the latest finished one).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Folder for the report "
+                                 "(default: WORKSPACE/reports/NAME_RUN_CONTROLS).")
+@click.option("--controls", default="all", show_default=True,
+              help="Controls: 'all', or one control group of the protocol for a "
+                   "sub-analysis (e.g. healthy, other_syndrome).")
+@click.option("--include-simulated", is_flag=True,
+              help="Include simulated readers (the demo's stand-ins, marked everywhere).")
+@click.option("--include-dry-run", is_flag=True, help="Include dry-run (rehearsal) readers.")
+@json_option
+@click.pass_obj
+def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, controls: str,
+               include_simulated: bool, include_dry_run: bool, as_json: bool) -> None:
+    """Compare the models of a run of NAME with its readers and write the report.
+
+    Writes Tables 1, 3, 4 and 5, DeLong and MRMC tables (CSV), the ROC figure (PNG, SVG),
+    an iMRMC input file, and a self-contained HTML report and its PDF. Research use only.
+    """
+    from wbsdesk.services.analysis import build_comparison
+    from wbsdesk.services.reports import default_report_dir, write_report
+
+    with obj.open() as ws, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WbsdeskWarning)
+        try:
+            comp = build_comparison(ws, name, run=run, include_simulated=include_simulated,
+                                    include_dry_run=include_dry_run, controls=controls)
+        finally:
+            shown = dict.fromkeys(str(w.message) for w in caught
+                                  if issubclass(w.category, WbsdeskWarning))
+            for text in shown:
+                click.secho(f"Warning: {text}", fg="yellow", err=True)
+        renderer = _renderer_factory[0]() if _renderer_factory else None
+        files = write_report(comp, out_dir or default_report_dir(ws, comp), renderer=renderer)
+    left_out = comp.counts["readers_left_out"]
+    if not comp.readers:
+        sims = left_out.get("simulated", [])
+        hint = (f" Add --include-simulated to compare with the {len(sims)} simulated "
+                "reader(s)." if sims else "")
+        click.secho(f"No physician reader has a finished session on {name!r}: the report "
+                    f"holds the models only.{hint}", fg="yellow", err=True)
+    if renderer is None:
+        click.secho("The figure and the PDF were skipped: no renderer (Qt) in this build.",
+                    fg="yellow", err=True)
+    data = {"study": comp.study, "run": comp.run, "controls": comp.controls,
+            "simulated_included": comp.simulated_included, **files.to_dict(),
+            "readers": [{"name": r.name, "kind": r.kind} for r in comp.readers],
+            "readers_left_out": left_out, "exclusions": list(comp.exclusions),
+            "warnings": list(comp.notes), "tables": comp.to_tables()}
+
+    def render() -> None:
+        click.echo(f"Report of {comp.study!r} (run {comp.run}, {comp.positive} vs. "
+                   f"{comp.controls} controls) written to {files.out_dir}")
+        if comp.simulated_included:
+            click.secho("SIMULATED readers are included (not physicians).", bold=True)
+        rows = [[m.label, "model", m.delong.n_pos + m.delong.n_neg, f"{m.roc.auc:.3f}",
+                 _ci(m.bootstrap.ci_low, m.bootstrap.ci_high)] for m in comp.models]
+        rows += [[r.label, "reader (rating)", r.delong.n_pos + r.delong.n_neg,
+                  f"{r.rating_roc.auc:.3f}", _ci(r.bootstrap.ci_low, r.bootstrap.ci_high)]
+                 for r in comp.readers]
+        level = f"{100 * comp.protocol.statistics.ci_level:g}%"
+        table(["score", "kind", "cases", "AUC", f"{level} CI (bootstrap)"], rows)
+        if comp.mrmc is not None:
+            e = comp.mrmc.readers_rating
+            click.echo(f"Readers' average AUC (MRMC): {e.auc:.3f} ({_ci(e.ci_low, e.ci_high)})")
+        click.echo("Open " + str(files.files["html"]) + ". Research use only.")
+
+    emit(_plain(data), as_json, render)
