@@ -86,6 +86,15 @@ def _view_reader_summary(window: Any, study: str) -> None:
         n += 1
 
 
+def _view_dashboard(window: Any, study: str) -> None:
+    d = window.dashboard
+    d.reload(study)
+    d.sim_box.setChecked(True)  # the demo's readers are simulated
+    window.open_view("Dashboard")
+    d.wait_until_ready()
+    d.tabs.setCurrentIndex(0)
+
+
 #: Named views for ``--screenshot`` (later issues add theirs).
 VIEWS: dict[str, Callable[[Any, str], None]] = {
     "main": _view_main,
@@ -95,6 +104,7 @@ VIEWS: dict[str, Callable[[Any, str], None]] = {
     "reader": _view_reader,
     "reader-hidden": _view_reader_hidden,
     "reader-summary": _view_reader_summary,
+    "dashboard": _view_dashboard,
 }
 
 

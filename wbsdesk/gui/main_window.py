@@ -32,6 +32,7 @@ from wbsdesk import __version__
 from wbsdesk.core.jobs import Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui import dialogs
+from wbsdesk.gui.dashboard import DashboardWidget
 from wbsdesk.gui.reader_view import ReaderWidget, build_reader_widget
 from wbsdesk.gui.reading_view import ReadingAdminWidget
 from wbsdesk.gui.runners import describe
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         self.nav.setFixedWidth(150)
         for name in NAV:
             item = QListWidgetItem(name)
-            if name not in ("Studies", "Reading"):
+            if name not in ("Studies", "Reading", "Dashboard"):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
                 item.setToolTip("Not available yet in this version")
             self.nav.addItem(item)
@@ -160,9 +161,10 @@ class MainWindow(QMainWindow):
         self.reading = ReadingAdminWidget(ws, study)
         self.reading.start_requested.connect(self.start_session)
         self.reading.add_reader_requested.connect(self.add_reader)
+        self.dashboard = DashboardWidget(ws, study)
         self.stack = QStackedWidget()
         self._pages = {"lock": self.lock_page, "Studies": self.studies,
-                       "Reading": self.reading}
+                       "Reading": self.reading, "Dashboard": self.dashboard}
         for page in self._pages.values():
             self.stack.addWidget(page)
         self.nav.view_requested.connect(self.open_view)
@@ -205,6 +207,8 @@ class MainWindow(QMainWindow):
         if name == "Reading":
             self.reading.refresh(self.reading.study or None)
         self._show_page(name)
+        if name == "Dashboard":
+            self.dashboard.activate()
         return True
 
     def unlock(self) -> bool:
@@ -338,4 +342,5 @@ class MainWindow(QMainWindow):
             job.cancel()
         for job in list(self._jobs):
             job.wait()
+        self.dashboard.shutdown()
         event.accept()

@@ -6,7 +6,6 @@ module imports each finished fold into the store in one transaction, idempotentl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import platform
@@ -21,6 +20,7 @@ from wbsdesk.config import ensure_private_dir
 from wbsdesk.core.jobs import CancelToken, ProgressFn, no_progress
 from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.services.faces import require_faces_ok
+from wbsdesk.services.photos import sha256_file
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
 from wbsdesk.store.runs import RunRow
@@ -167,7 +167,7 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
         stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
         for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
             stored.pop(key)
-        hashes = {a: _sha256(p) for a, p in weight_files.items()}
+        hashes = {a: sha256_file(p) for a, p in weight_files.items()}
         with ws.store.atomic():
             run_id = ws.store.insert_run(
                 study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
@@ -197,14 +197,6 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
     return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
                        archs=list(spec.archs), device=summary.plan.device, folds_imported=n,
                        seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
@@ -237,7 +229,7 @@ def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
             ws.store.upsert_fold_result(
                 run_id, arch=arch, fold=fold, epochs=len(losses), losses=losses,
                 checkpoint=ckpt.relative_to(ws.root).as_posix(),
-                checkpoint_sha256=_sha256(ckpt), n_train=int(info.get("n_train", 0)),
+                checkpoint_sha256=sha256_file(ckpt), n_train=int(info.get("n_train", 0)),
                 n_test=len(preds), train_seconds=float(info.get("train_seconds", 0.0)),
                 images_per_second=float(info.get("images_per_second", 0.0)), predictions=preds)
         n += 1
