@@ -30,12 +30,22 @@ def _report_renderer() -> object:
 def register_gui_parts() -> None:
     """Give the CLI the GUI functions it may call (it never imports the GUI itself)."""
     from wbsdesk.cli import register_gui
+    from wbsdesk.cli.base import register_self_test
     from wbsdesk.cli.reading_commands import register_session_driver
     from wbsdesk.cli.report_commands import register_report_renderer
 
     register_gui(_launch_gui)
+    register_self_test(_self_test)
     register_session_driver(_drive_dry_run)
     register_report_renderer(_report_renderer)
+
+
+def _self_test() -> int:
+    import click
+
+    from wbsdesk.gui.selftest import run_self_test
+
+    return run_self_test(click.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

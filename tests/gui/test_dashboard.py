@@ -170,3 +170,52 @@ def test_the_screenshot_view_waits_for_the_comparison(qtbot, run_ws, tmp_path):
     assert d.comparison.simulated_included and "simulated" in d.message.text()
     shot = tmp_path / "d.png"
     assert w.grab().save(str(shot), "PNG") and shot.stat().st_size > 10_000
+
+
+def test_the_triage_tab_ranks_photos_and_opens_them(qtbot, run_ws):
+    from PySide6.QtCore import Qt
+
+    from wbsdesk.gui.dashboard import TRIAGE_TAB
+    from wbsdesk.services.triage import disagreements
+
+    d = _open(qtbot, run_ws)
+    d.show()
+    tab = d.table(TRIAGE_TAB)
+    assert tab is d.triage
+    expected = disagreements(run_ws, d.comparison)
+    t = d.triage.table
+    assert t.rowCount() == len(expected) == min(50, d.comparison.paired.size) > 0
+    headers = [t.horizontalHeaderItem(c).text().replace("\n", " ")
+               for c in range(t.columnCount())]
+    assert headers[:4] == ["#", "Subject", "Truth", "Disagreement"]
+    assert "P Ensemble" in headers and headers[-1].endswith("(sim)")
+    assert [t.item(r, 1).text() for r in range(t.rowCount())] == [
+        e["subject"] for e in expected]
+    assert not t.item(0, 0).icon().isNull()  # the crop thumbnail
+    reader = expected[0]["readers"][0]
+    assert t.item(0, headers.index(reader["label"])).text() == (
+        f"{reader['rating']} · {reader['response_s']:.1f} s")
+    d.tabs.setCurrentWidget(d.triage)
+    assert "Disagreement triage" in d.table_note.text()
+    assert d.copy_table().splitlines()[1].split("\t")[1] == expected[0]["subject"]
+    # double-click opens the photo large, non-modal
+    rect = t.visualItemRect(t.item(1, 1))
+    qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert len(d.triage.windows) == 1
+    window = d.triage.windows[0]
+    assert window.isVisible() and not window.isModal()
+    assert expected[1]["subject"] in window.windowTitle()
+    assert not window.image.pixmap().isNull()
+    # Grad-CAM runs in a worker thread; this run has no checkpoints: a clear message
+    t.selectRow(0)
+    assert d.triage.gradcam_button.isEnabled()
+    with qtbot.waitSignal(d.triage.overlay_failed, timeout=60_000) as failed:
+        d.triage.gradcam_button.click()
+    assert "no finished fold model" in failed.args[0]
+    qtbot.waitUntil(lambda: d.triage.job is None)
+    # the tab follows the sub-analysis
+    _switch(qtbot, d, "healthy")
+    groups = {d.triage.table.item(r, 2).text() for r in range(d.triage.table.rowCount())}
+    assert groups <= {"wbs", "healthy"}
+    assert d.triage.rows == disagreements(run_ws, d.comparison)

@@ -19,11 +19,25 @@ from wbsdesk.log import setup_logging
 log = logging.getLogger(__name__)
 GuiLauncher = Callable[..., int]
 _gui_launcher: list[GuiLauncher] = []
+_self_test: list[Callable[[], int]] = []
 
 
 def register_gui(launcher: GuiLauncher) -> None:
     """Let ``wbsdesk gui`` start the GUI (the CLI never imports the GUI package itself)."""
     _gui_launcher[:] = [launcher]
+
+
+def register_self_test(run: Callable[[], int]) -> None:
+    """Let ``wbsdesk --self-test`` run the installation check (it renders with Qt)."""
+    _self_test[:] = [run]
+
+
+def _on_self_test(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    if not _self_test:
+        raise click.ClickException("the self-test is not available in this build")
+    ctx.exit(_self_test[0]())
 
 
 class _Group(click.Group):
@@ -61,6 +75,9 @@ class Ctx:
               help="Workspace folder (default: $WBSDESK_WORKSPACE or the per-user data folder).")
 @click.option("-v", "--verbose", is_flag=True, help="Log details to stderr.")
 @click.version_option(__version__, "--version", prog_name="wbsdesk")
+@click.option("--self-test", is_flag=True, is_eager=True, expose_value=False,
+              callback=_on_self_test,
+              help="Check this installation end to end (offscreen, temporary workspace).")
 @click.pass_context
 def cli(ctx: click.Context, workspace: Path | None, verbose: bool) -> None:
     """wbsdesk: facial-gestalt reader studies (physicians vs. CNNs on the same photos).

@@ -11,6 +11,8 @@ formats what the comparison holds:
   marker and (optionally) their rating curve; per-curve visibility, equal aspect, and a
   read-out of threshold, sensitivity and specificity near the mouse;
 * the paper's tables (:mod:`wbsdesk.gui.dashboard_tables`), sortable and copyable as TSV;
+* the "Disagreement triage" tab (:mod:`wbsdesk.gui.dashboard_triage`): the photos where
+  readers and models disagree most, with thumbnails, reads, probabilities and Grad-CAM;
 * export of the full report (HTML, PDF, CSVs; :func:`wbsdesk.services.reports.write_report`)
   and of the plot (PNG or SVG).
 """
@@ -46,13 +48,15 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
-from wbsdesk.gui.dashboard_tables import comparison_tables, make_table, table_tsv
+from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
+from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.report_render import MODEL_COLORS, READER_COLORS, READER_SYMBOLS
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.services.analysis import Comparison, build_comparison
 from wbsdesk.services.reports import ReportFiles, write_report
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import list_runs
+from wbsdesk.services.triage import disagreements
 from wbsdesk.services.workspace import Workspace, open_workspace
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,8 @@ log = logging.getLogger(__name__)
 NO_RUN = "No training run yet — run `wbsdesk train` or the wizard."
 #: How near (in plot units) the mouse must be to a curve point for the read-out.
 HOVER_RADIUS = 0.04
+#: Name of the disagreement-triage tab.
+TRIAGE_TAB = "Disagreement triage"
 
 
 @dataclass(frozen=True)
@@ -381,6 +387,8 @@ class DashboardWidget(QWidget):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.roc = RocPlotWidget()
         self.tabs = QTabWidget()
+        self.triage = TriageWidget(ws.root)
+        self.triage_cache: dict[DashboardInputs, list[dict[str, Any]]] = {}
         self.table_note = QLabel()
         self.table_note.setWordWrap(True)
         self.copy_button = QPushButton("Copy table")
@@ -526,6 +534,7 @@ class DashboardWidget(QWidget):
         if self.job is not None:
             self.job.cancel()
             self.job.wait()
+        self.triage.shutdown()
 
     # -- showing ---------------------------------------------------------------------------
     def _set_results_enabled(self, on: bool) -> None:
@@ -569,14 +578,25 @@ class DashboardWidget(QWidget):
         self._specs = comparison_tables(comp)
         for spec in self._specs:
             self.tabs.addTab(make_table(spec), spec.tab)
+        self._show_triage(key, comp)
         self.tabs.setCurrentIndex(max(current, 0))
         self._on_tab_changed(self.tabs.currentIndex())
         self.comparison_ready.emit(comp)
+
+    def _show_triage(self, key: DashboardInputs, comp: Comparison) -> None:
+        if key not in self.triage_cache:  # a few small queries: crops and response times
+            self.triage_cache[key] = disagreements(self._ws, comp)
+        archs = [m.name for m in comp.models if m.name != "ensemble"]
+        self.triage.set_rows(comp.study, comp.run, self.triage_cache[key], archs,
+                             {m.name: m.label for m in comp.models})
+        self.tabs.addTab(self.triage, TRIAGE_TAB)
 
     def _on_tab_changed(self, index: int) -> None:
         specs = getattr(self, "_specs", [])
         if 0 <= index < len(specs):
             self.table_note.setText(f"<b>{specs[index].title}.</b> {specs[index].note}")
+        elif index >= 0 and self.tabs.widget(index) is self.triage:
+            self.table_note.setText(f"<b>{TRIAGE_TAB}.</b> {TRIAGE_NOTE}")
 
     def table(self, tab: str) -> Any:
         """The table widget of the tab called ``tab`` (e.g. ``"Table 4 · models"``)."""
@@ -589,6 +609,8 @@ class DashboardWidget(QWidget):
     def copy_table(self) -> str:
         """Put the table on show on the clipboard as TSV; returns the text."""
         t = self.tabs.currentWidget()
+        if t is self.triage:
+            t = self.triage.table
         text = table_tsv(t) if t is not None else ""
         QGuiApplication.clipboard().setText(text)
         return text

@@ -220,6 +220,40 @@ def comparison_tables(c: Comparison) -> list[TableSpec]:
     return [_table4(c), _table5(c), _delong(c), _mrmc(c), _table1(c), _table3(c)]
 
 
+TRIAGE_NOTE = ("Photos of the paired set ranked by |readers' mean rating scaled to 0..1 − "
+               "model probability| (the ensemble's, else the only model's), highest first. "
+               "Each reader's cell is rating · response time. Ground truth is shown, not used "
+               "in the ranking. Double-click a row for the photo; Grad-CAM explains a model.")
+
+
+def triage_table(rows: Sequence[dict[str, Any]]) -> TableSpec:
+    """The disagreement-triage table of :func:`wbsdesk.services.triage.disagreements` rows.
+
+    Columns: rank, subject, truth group, score, the models' probabilities (architectures
+    then ensemble) and each reader's ``rating · seconds``. Column 0 is the rank (the view
+    puts the thumbnail there).
+    """
+    if not rows:
+        return TableSpec("Triage", "Disagreement triage", ("#", "Subject", "Truth"),
+                         note=TRIAGE_NOTE)
+    first = rows[0]
+    models = list(first["models"])
+    readers = [_two_lines(r["label"]) for r in first["readers"]]
+    headers = ("#", "Subject", "Truth", "Disagreement", *(
+        f"P {first['model_labels'].get(m, m)}" for m in models), *readers)
+    out = []
+    for rank, row in enumerate(rows, start=1):
+        cells = [Cell(str(rank), float(rank)), text(row["subject"]), text(row["group"]),
+                 num(row["score"])]
+        cells += [num(row["models"][m]) for m in models]
+        for rd in row["readers"]:
+            t = rd["response_s"]
+            shown = f"{rd['rating']} · {t:.1f} s" if t is not None else f"{rd['rating']} · n/a"
+            cells.append(Cell(shown, float(rd["rating"])))
+        out.append(cells)
+    return TableSpec("Triage", "Disagreement triage", headers, out, TRIAGE_NOTE)
+
+
 class _SortItem(QTableWidgetItem):
     """A cell that sorts by its key (numbers as numbers)."""
 

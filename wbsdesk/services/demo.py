@@ -107,12 +107,13 @@ def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
 
 
 def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, train: bool = True,
-               progress: ProgressFn = no_progress,
+               counts: dict[str, int] | None = None, progress: ProgressFn = no_progress,
                cancel: CancelToken | None = None) -> DemoResult:
     """Build the study ``demo`` in ``ws``: synthetic photos, import, folds, crops, simulated
     readers and (``train``) a quick CPU training run of the demo protocol.
 
-    A cancelled or failed training leaves the study in place (resumable with
+    ``counts`` (subjects per group) defaults to :data:`GROUP_COUNTS`; the self-test uses a
+    smaller demo. A cancelled or failed training leaves the study in place (resumable with
     ``wbsdesk train demo --resume RUN``); any earlier failure removes the study again.
 
     Raises
@@ -127,7 +128,8 @@ def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, train: bool = True,
     scratch = ws.tmp_dir / f"demo-{seed}"
     shutil.rmtree(scratch, ignore_errors=True)
     try:
-        manifest = write_demo_photos(scratch, seed=seed, progress=progress, cancel=cancel)
+        manifest = write_demo_photos(scratch, seed=seed, counts=counts, progress=progress,
+                                     cancel=cancel)
         study = studies.create_study(ws, DEMO_STUDY, bundled_protocol("demo"))
         try:
             import_manifest(ws, DEMO_STUDY, manifest, progress=progress, cancel=cancel)
@@ -152,5 +154,6 @@ def build_demo(ws: Workspace, *, seed: int = DEMO_SEED, train: bool = True,
         run = training.train(ws, DEMO_STUDY, demo=True, progress=progress, cancel=cancel).run
     secs = time.perf_counter() - t0
     log.info("built the demo study (seed %d) in %.1f s", seed, secs)
-    return DemoResult(study=DEMO_STUDY, subjects=sum(GROUP_COUNTS.values()),
-                      groups=dict(GROUP_COUNTS), seed=seed, seconds=secs, run=run)
+    groups = dict(GROUP_COUNTS if counts is None else counts)
+    return DemoResult(study=DEMO_STUDY, subjects=sum(groups.values()), groups=groups,
+                      seed=seed, seconds=secs, run=run)

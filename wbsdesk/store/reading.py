@@ -173,6 +173,19 @@ class ReadingRepo:
             out.append(d)
         return out
 
+    def response_times(self, session_ids: Iterable[int]) -> dict[tuple[int, int], float | None]:
+        """(session id, photo id) -> response time in seconds of the non-practice reads.
+
+        ``None`` where a read has no response time (e.g. no answer in the window).
+        """
+        ids = sorted({int(s) for s in session_ids})
+        if not ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT session_id, photo_id, response_s FROM reads WHERE practice = 0 AND"
+            f" session_id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+        return {(int(s), int(p)): (None if t is None else float(t)) for s, p, t in rows}
+
     def read_positions(self, session_id: int) -> set[int]:
         """Positions of a session that already have a committed read."""
         return {r[0] for r in self.db.execute(
