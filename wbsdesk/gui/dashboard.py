@@ -52,6 +52,7 @@ from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_ta
 from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.report_render import MODEL_COLORS, READER_COLORS, READER_SYMBOLS
 from wbsdesk.gui.runners import ThreadJob
+from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.analysis import Comparison, build_comparison
 from wbsdesk.services.reports import ReportFiles, write_report
 from wbsdesk.services.studies import load_study
@@ -431,15 +432,9 @@ class DashboardWidget(QWidget):
     # -- inputs ----------------------------------------------------------------------------
     def reload(self, study: str | None = None) -> None:
         """Reload the list of studies (selecting ``study`` if given)."""
-        keep = study or self.study_combo.currentText()
-        names = [s.name for s in self._ws.store.studies()]
-        self.study_combo.blockSignals(True)
-        self.study_combo.clear()
-        self.study_combo.addItems(names)
-        if keep in names:
-            self.study_combo.setCurrentText(keep)
-        self.study_combo.blockSignals(False)
-        self._on_study_changed(self.study_combo.currentText())
+        current = fill_study_combo(self.study_combo, self._ws,
+                                   study or self.study_combo.currentText())
+        self._on_study_changed(current)
 
     def _on_study_changed(self, name: str) -> None:
         for combo in (self.run_combo, self.controls_combo):

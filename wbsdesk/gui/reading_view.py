@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.gui.studies_view import fill_table, make_table
+from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services import reading as reading_service
 from wbsdesk.services.workspace import Workspace
 
@@ -60,14 +61,7 @@ class ReadingAdminWidget(QWidget):
 
     def refresh(self, study: str | None = None) -> None:
         """Reload the studies (selecting ``study`` if given) and the readers."""
-        keep = study or self.study_combo.currentText()
-        names = [s.name for s in self._ws.store.studies()]
-        self.study_combo.blockSignals(True)
-        self.study_combo.clear()
-        self.study_combo.addItems(names)
-        if keep in names:
-            self.study_combo.setCurrentText(keep)
-        self.study_combo.blockSignals(False)
+        fill_study_combo(self.study_combo, self._ws, study or self.study_combo.currentText())
         self.refresh_readers()
 
     @property
