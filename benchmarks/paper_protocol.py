@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from wbsdesk.core.folds import assign_folds
-from wbsdesk.core.jobs import Progress
+from wbsdesk.core.jobs import Throttle
 from wbsdesk.core.protocol import parse_protocol
 from wbsdesk.ml.cv import CVSpec, run_cv
 
@@ -95,13 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
             weights_dir="default" if args.init == "imagenet" else None,
             **({"input_px": args.px} if args.px else {}),
             **({"archs": tuple(args.archs.split(","))} if args.archs else {}))
-        last = [0.0]
-
-        def progress(p: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] > 15 or p.done == p.total:
-                last[0] = now
-                log.info("%d/%d %s", p.done, p.total, p.message)
+        progress = Throttle(lambda p: log.info("%d/%d %s", p.done, p.total, p.message),
+                            per_second=1 / 15)
 
         t0 = time.perf_counter()
         summary = run_cv(spec, progress=progress)

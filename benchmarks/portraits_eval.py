@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from wbsdesk.core.folds import assign_folds
-from wbsdesk.core.jobs import Progress
+from wbsdesk.core.jobs import Throttle
 from wbsdesk.ml.cv import CVSpec, run_cv
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,13 +78,8 @@ def main(argv: list[str] | None = None) -> dict:
                       input_px=args.px, copies=args.copies, rotation_degrees=10.0,
                       crop_scale=(0.8, 1.0), autoaugment="none", seed=args.seed,
                       device=args.device, num_threads=args.threads, weights_dir=None)
-        last = [0.0]
-
-        def progress(p: Progress) -> None:
-            now = time.monotonic()
-            if now - last[0] > 30 or p.done == p.total:
-                last[0] = now
-                log.info("%d/%d %s", p.done, p.total, p.message)
+        progress = Throttle(lambda p: log.info("%d/%d %s", p.done, p.total, p.message),
+                            per_second=1 / 30)
 
         t0 = time.perf_counter()
         summary = run_cv(spec, progress=progress)
