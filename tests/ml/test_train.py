@@ -305,3 +305,21 @@ def test_sparser_checkpoints_resume_to_the_same_result(reference, data, tmp_path
     summary = run_cv(spec)
     assert summary.oof["resnet18"] == pytest.approx(reference["summary"].oof["resnet18"],
                                                     abs=1e-6)
+
+
+def test_checkpoint_seconds_spaces_checkpoints_out_but_keeps_the_fold_model(data, tmp_path,
+                                                                           monkeypatch):
+    saved: list[tuple[str, int]] = []
+    original = cv_module.save_checkpoint
+
+    def spy(path, state):
+        saved.append((Path(path).parent.name, int(state["epoch"])))
+        return original(path, state)
+
+    monkeypatch.setattr(cv_module, "save_checkpoint", spy)
+    spec = _spec(tmp_path / "spaced", data, archs=("resnet18",), checkpoint_seconds=3600)
+    run_cv(spec)
+    # Epoch 1 is inside the hour, so only each fold's last epoch (the fold model) is saved.
+    assert saved == [("fold1", 2), ("fold2", 2)]
+    with pytest.raises(ValueError, match="checkpoint_seconds"):
+        _spec(tmp_path / "bad", data, checkpoint_seconds=-1)

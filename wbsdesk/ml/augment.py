@@ -7,30 +7,30 @@ times (2 for the paper), each time as an independently augmented view** (on-the-
 augmentation; the epoch is ``copies`` x the training set). The un-augmented original is not
 added separately: with random crops and flips it is one of the views the pipeline can draw.
 
-The transforms are applied per image (v2 draws one set of random parameters per call, so a
-whole batch in one call would share them) on tensors already in memory, on whatever device
-the batch is on (the GPU when training there); conversion to float and normalisation then
-run once on the whole batch. v2 draws its random parameters from the global torch RNG
-(CPU generator, also for CUDA tensors), so :func:`derive_seed` + ``torch.manual_seed`` at
-every epoch start makes a run, and a resumed run, reproducible.
+Every image draws its own random parameters, but each operation runs on the whole batch
+(:mod:`wbsdesk.ml.batch_augment`), on tensors already in memory, on whatever device the
+batch is on (the GPU when training there); conversion to float and normalisation then run
+once on the whole batch. The parameters come from the global torch RNG (CPU generator, also
+for CUDA tensors), so :func:`derive_seed` + ``torch.manual_seed`` at every epoch start
+makes a run, and a resumed run, reproducible.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 from torchvision.transforms import v2
 
+from wbsdesk.ml.batch_augment import BatchAutoAugment, BatchGeometry
 from wbsdesk.ml.data import normalize
 
 __all__ = ["EvalPreset", "TrainPreset", "derive_seed"]
 
 
 class TrainPreset:
-    """Per-image random augmentation, then batched float conversion and normalisation.
+    """Random augmentation drawn per image, applied batched; then float and normalisation.
 
     Order: RandomRotation(``rotation_degrees``) -> RandomResizedCrop(``size``,
     ``crop_scale``) -> RandomHorizontalFlip -> AutoAugment(ImageNet policy) ->
@@ -62,27 +62,23 @@ class TrainPreset:
     def __init__(self, *, size: int, rotation_degrees: float, crop_scale: Sequence[float],
                  hflip: bool, autoaugment: str, mean: Sequence[float],
                  std: Sequence[float]) -> None:
-        ops: list[v2.Transform] = []
-        if rotation_degrees > 0:
-            ops.append(v2.RandomRotation(float(rotation_degrees)))
-        ops.append(v2.RandomResizedCrop(size, scale=tuple(crop_scale), antialias=True))
-        if hflip:
-            ops.append(v2.RandomHorizontalFlip(0.5))
+        self.geometry = BatchGeometry(size=size, rotation_degrees=rotation_degrees,
+                                      crop_scale=crop_scale, hflip=hflip)
         if autoaugment == "imagenet":
-            ops.append(v2.AutoAugment(v2.AutoAugmentPolicy.IMAGENET))
-        elif autoaugment != "none":
+            self.autoaugment: BatchAutoAugment | None = BatchAutoAugment(
+                v2.AutoAugmentPolicy.IMAGENET)
+        elif autoaugment == "none":
+            self.autoaugment = None
+        else:
             raise ValueError(f"unknown AutoAugment policy {autoaugment!r}")
-        self.per_image = v2.Compose(ops)
         self.mean = tuple(mean)
         self.std = tuple(std)
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 ``(B, 3, H, W)`` -> augmented, normalised float32 ``(B, 3, size, size)``."""
-        if batch.device.type == "cpu":
-            with _single_thread():
-                views = torch.stack([self.per_image(img) for img in batch])
-        else:
-            views = torch.stack([self.per_image(img) for img in batch])
+        views = self.geometry(batch)
+        if self.autoaugment is not None:
+            views = self.autoaugment(views)
         return normalize(views, self.mean, self.std)
 
 
@@ -99,18 +95,6 @@ class EvalPreset:
         if batch.shape[-2:] != (self.size, self.size):
             batch = v2.functional.resize(batch, [self.size, self.size], antialias=True)
         return normalize(batch, self.mean, self.std)
-
-
-@contextlib.contextmanager
-def _single_thread() -> Iterator[None]:
-    """One intra-op thread: per-image ops are too small to split, and splitting them was
-    measured 20x slower on a busy 2-core machine (OpenMP threads waiting on each other)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def derive_seed(*parts: object) -> int:

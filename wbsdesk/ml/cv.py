@@ -168,6 +168,8 @@ def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
     work: list[tuple[str, int, int]] = []  # (arch, fold, start_epoch)
     remaining: dict[str, int] = dict.fromkeys(spec.archs, 0)
     done_steps = total_steps = 0
+    if spec.fold_subset is not None:
+        fold_nums = [k for k in fold_nums if k in spec.fold_subset]
     for arch in spec.archs:
         for k in fold_nums:
             steps = _steps_per_epoch(spec, len(fold_split(spec.folds, k)[0]))
@@ -289,6 +291,7 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
 
     seconds = 0.0
     n_images = 0
+    last_save = time.monotonic()
     for epoch in range(start, spec.epochs):
         where = f"{arch} fold {fold_pos}/{n_folds} epoch {epoch + 1}/{spec.epochs}"
         torch.manual_seed(derive_seed(spec.seed, arch, k, "epoch", epoch))
@@ -312,13 +315,15 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
         n_images += sum(s.stop - s.start for s in batch_slices(len(order), spec.batch_size))
         losses.append(loss)
         last = epoch + 1 == spec.epochs
-        if last or (epoch + 1) % spec.checkpoint_every == 0:
+        if last or ((epoch + 1) % spec.checkpoint_every == 0
+                    and time.monotonic() - last_save >= spec.checkpoint_seconds):
             # The last epoch's checkpoint is the fold model: no optimizer state (half size).
             save_checkpoint(ckpt_path, {
                 "model": model.state_dict(),
                 "optimizer": None if last else optimizer.state_dict(),
                 "lr_scheduler": None if last else scheduler.state_dict(),
                 "epoch": epoch + 1, "config": config, "losses": losses, "rng": rng_state()})
+            last_save = time.monotonic()
         atomic_write_text(d / "losses.json", json.dumps({"epoch_losses": losses}))
         clock.report(f"{where} loss {loss:.4f}", force=True)
         log.info("%s: loss %.4f", where, loss)

@@ -23,8 +23,8 @@ __all__ = ["CVSpec", "CVSummary", "FoldResult", "fold_dir", "fold_split", "plain
 
 # Spec fields that change what is trained (compared on resume); the rest is execution only.
 _EXEC_FIELDS = ("run_dir", "device", "bf16", "channels_last", "compile", "num_threads",
-                "deterministic", "checkpoint_every", "photo_ids", "crop_paths", "labels",
-                "folds", "archs")
+                "deterministic", "checkpoint_every", "checkpoint_seconds", "fold_subset",
+                "photo_ids", "crop_paths", "labels", "folds", "archs")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,13 @@ class CVSpec:
     ``num_threads`` (CPU threads; None = torch's default) and ``checkpoint_every`` (epochs
     between checkpoints, 1 = every epoch; a larger value saves disk writes, e.g. 1.1 GB per
     VGG checkpoint, and a resume then restarts from the last multiple - with the same
-    result, since every epoch is seeded on its own).
+    result, since every epoch is seeded on its own), and ``checkpoint_seconds`` (the least
+    time between two checkpoints: 0 = as ``checkpoint_every`` says; on a GPU, where an
+    epoch takes a fraction of a second, a minimum interval keeps the run from spending its
+    time writing checkpoints, and a crash then costs at most that much training). The last
+    epoch's checkpoint, the fold model, is always written. ``fold_subset`` (None = all)
+    limits a call of :func:`~wbsdesk.ml.cv.run_cv` to some folds, so that several processes
+    can train the folds of one run folder side by side.
     """
 
     run_dir: Path
@@ -78,6 +84,8 @@ class CVSpec:
     compile: bool = False
     num_threads: int | None = None
     checkpoint_every: int = 1
+    checkpoint_seconds: float = 0.0
+    fold_subset: tuple[int, ...] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,6 +112,12 @@ class CVSpec:
             arch_spec(a)
         if self.checkpoint_every < 1:
             raise ValueError("checkpoint_every must be >= 1")
+        if self.fold_subset is not None:
+            object.__setattr__(self, "fold_subset", tuple(int(k) for k in self.fold_subset))
+            if not set(self.fold_subset) <= set(self.folds):
+                raise ValueError(f"fold_subset {self.fold_subset} names folds not in the data")
+        if not self.checkpoint_seconds >= 0:
+            raise ValueError("checkpoint_seconds must be >= 0")
         if self.lr_schedule not in ("constant", "cosine", "step"):
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
 
