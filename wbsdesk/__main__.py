@@ -7,6 +7,9 @@ import os
 import sys
 from pathlib import Path
 
+#: Where a console-less app's ``--self-test`` writes its report (in the workspace's logs/).
+SELF_TEST_LOG = "self-test.log"
+
 
 def _launch_gui(*, workspace: Path, study: str | None, screenshot: Path | None,
                 view: str) -> int:
@@ -44,12 +47,38 @@ def _self_test() -> int:
     import click
 
     from wbsdesk.gui.selftest import run_self_test
+    from wbsdesk.log import has_console
 
-    return run_self_test(click.echo)
+    if has_console():
+        return run_self_test(click.echo)
+    # A windowed frozen app: nobody sees standard output, so the report goes to
+    # <default workspace>/logs/self-test.log (the steps' own logs go to the temporary one).
+    from wbsdesk.config import ensure_private_dir, resolve_workspace
+
+    logs = ensure_private_dir(ensure_private_dir(resolve_workspace(None)) / "logs")
+    with open(logs / SELF_TEST_LOG, "a", encoding="utf-8") as out:
+
+        def report(line: str) -> None:
+            out.write(line + "\n")
+            out.flush()
+
+        return run_self_test(report)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run wbsdesk (the console script and ``python -m wbsdesk``)."""
+    """Run wbsdesk (the console script, ``python -m wbsdesk`` and the frozen app).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Command-line arguments without the program name (default: ``sys.argv[1:]``).
+    """
+    from wbsdesk.log import redirect_missing_streams
+
+    # A console-less frozen app (and its spawned job processes) has no stdout/stderr: send
+    # what would be printed to the log instead. This must precede freeze_support(), which
+    # runs a spawned child's job and never returns there.
+    redirect_missing_streams()
     multiprocessing.freeze_support()
     os.umask(0o077)  # everything the app creates is readable by the user only
     from wbsdesk.cli import cli

@@ -37,12 +37,26 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def is_frozen() -> bool:
+    """Whether this is the PyInstaller-built app (``sys.frozen`` and ``sys._MEIPASS`` set)."""
+    return bool(getattr(sys, "frozen", False)) and hasattr(sys, "_MEIPASS")
+
+
 def resource_root() -> Path:
-    """The folder holding ``study_protocols/`` and ``resources/`` (source tree or frozen app)."""
+    """The folder holding ``study_protocols/`` and ``resources/`` (source tree or frozen app).
+
+    In the one-folder build this is ``sys._MEIPASS`` (``dist/wbsdesk/_internal``), where
+    ``packaging/wbsdesk.spec`` puts both folders.
+    """
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen)
     return Path(__file__).resolve().parent.parent
+
+
+def resources_dir() -> Path:
+    """The bundled ``resources/`` folder (the app icon ``wbsdesk.png`` / ``wbsdesk.ico``)."""
+    return resource_root() / "resources"
 
 
 def protocols_dir() -> Path:
