@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wbsdesk.gui.wizard_views import WIZARD_VIEWS
+
 log = logging.getLogger(__name__)
 
 DEFAULT_STUDY = "demo"
@@ -95,8 +97,29 @@ def _view_dashboard(window: Any, study: str) -> None:
     d.tabs.setCurrentIndex(0)
 
 
-#: Named views for ``--screenshot`` (later issues add theirs).
-VIEWS: dict[str, Callable[[Any, str], None]] = {
+def _view_training(window: Any, study: str) -> None:
+    from wbsdesk.services.training import list_runs
+
+    window.open_view("Training")
+    window.training.reload(study)
+    finished = [r["run"] for r in list_runs(window.ws, study) if r["status"] == "finished"]
+    if finished:  # a finished run's loss curves
+        window.training.refresh_runs(select=finished[-1])
+
+
+def _view_screening(window: Any, study: str) -> None:
+    import tempfile
+
+    from wbsdesk.gui.screening_view import show_example
+
+    window.open_view("Screening")
+    window.screening_example = tempfile.TemporaryDirectory(prefix="wbsdesk-shot-")
+    show_example(window.screening, study, Path(window.screening_example.name))
+
+
+#: Named views for ``--screenshot`` (later issues add theirs). A view function may return
+#: the widget to grab (e.g. a wizard); by default the window is grabbed.
+VIEWS: dict[str, Callable[[Any, str], Any]] = {
     "main": _view_main,
     "lock": _view_lock,
     "reading": _view_reading,
@@ -105,6 +128,9 @@ VIEWS: dict[str, Callable[[Any, str], None]] = {
     "reader-hidden": _view_reader_hidden,
     "reader-summary": _view_reader_summary,
     "dashboard": _view_dashboard,
+    "training": _view_training,
+    "screening": _view_screening,
+    **WIZARD_VIEWS,
 }
 
 
@@ -120,6 +146,17 @@ def _install_excepthook(window: Any) -> Callable[..., Any]:
 
     sys.excepthook = hook
     return previous
+
+
+def _set_icon(app: Any) -> None:
+    """The window icon from ``resources/`` (missing in odd installs: then Qt's default)."""
+    from PySide6.QtGui import QIcon
+
+    from wbsdesk.config import resources_dir
+
+    icon = resources_dir() / "wbsdesk.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | None = None,
@@ -147,6 +184,7 @@ def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | Non
     setup_logging(ensure_private_dir(workspace))
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("wbsdesk")
+    _set_icon(app)
     ws = open_workspace(workspace)
     try:
         if screenshot is not None:
@@ -155,13 +193,15 @@ def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | Non
             window.show()
             app.processEvents()
             try:
-                VIEWS[view](window, study or DEFAULT_STUDY)
+                target = VIEWS[view](window, study or DEFAULT_STUDY) or window
             except UserError as exc:
                 log.error("cannot render view %s: %s", view, exc)
                 window.close()
                 return 1
             app.processEvents()
-            ok = window.grab().save(str(screenshot), "PNG")
+            ok = target.grab().save(str(screenshot), "PNG")
+            if target is not window:
+                target.close()
             window.leave_reader()
             window.close()
             log.info("saved screenshot of %s to %s", view, screenshot)

@@ -185,12 +185,14 @@ class RocPlotWidget(QWidget):
         p = self.plot.getPlotItem()
         roc = c.roc_data
         synthetic = roc.synthetic and "synthetic" not in roc.positive_label.lower()
+        n_read = roc.paired_pos + roc.paired_neg
+        readers = (f"readers: {n_read} photos every reader rated" if n_read
+                   else "no reader has rated these photos yet")
         p.setTitle(f"<b>{roc.positive_label} vs. {roc.control_label}</b>"
                    f"{' (synthetic data)' if synthetic else ''}<br>"
                    f"<span style='font-size:9pt;color:#444'>models: {roc.n_pos + roc.n_neg} "
                    f"photos ({roc.n_pos} positive), out-of-fold, shaded ± 1 SD over "
-                   f"{roc.n_folds} folds; readers: {roc.paired_pos + roc.paired_neg} photos "
-                   "every reader rated</span>", color="#000000")
+                   f"{roc.n_folds} folds; {readers}</span>", color="#000000")
         p.addLegend(offset=(-8, -8), labelTextColor="k", labelTextSize="8pt",
                     brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#bbbbbb"),
                     verSpacing=-6)  # the legend made on first use is kept

@@ -36,7 +36,9 @@ from wbsdesk.gui.dashboard import DashboardWidget
 from wbsdesk.gui.reader_view import ReaderWidget, build_reader_widget
 from wbsdesk.gui.reading_view import ReadingAdminWidget
 from wbsdesk.gui.runners import describe
+from wbsdesk.gui.screening_view import ScreeningWidget
 from wbsdesk.gui.studies_view import StudiesWidget
+from wbsdesk.gui.training_view import TrainingViewWidget
 from wbsdesk.services import admin
 from wbsdesk.services import reading as reading_service
 from wbsdesk.services.reading import SessionSetup
@@ -44,7 +46,7 @@ from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-NAV = ("Studies", "Reading", "Training", "Dashboard")
+NAV = ("Studies", "Reading", "Training", "Dashboard", "Screening")
 #: Views that need the admin passphrase (every view but the lock page and a session).
 ADMIN_VIEWS = frozenset(NAV)
 
@@ -140,11 +142,7 @@ class MainWindow(QMainWindow):
         self.nav = NavListWidget()
         self.nav.setFixedWidth(150)
         for name in NAV:
-            item = QListWidgetItem(name)
-            if name not in ("Studies", "Reading", "Dashboard"):
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-                item.setToolTip("Not available yet in this version")
-            self.nav.addItem(item)
+            self.nav.addItem(QListWidgetItem(name))
         self.lock_button = QPushButton("Lock")
         self.lock_button.setToolTip("Back to reader mode")
         self.lock_button.clicked.connect(self.lock)
@@ -158,13 +156,19 @@ class MainWindow(QMainWindow):
         self.lock_page = LockWidget()
         self.lock_page.unlock_button.clicked.connect(lambda: self.open_view("Studies"))
         self.studies = StudiesWidget(ws, study)
+        self.studies.resume_requested.connect(self.resume_training)
         self.reading = ReadingAdminWidget(ws, study)
         self.reading.start_requested.connect(self.start_session)
         self.reading.add_reader_requested.connect(self.add_reader)
         self.dashboard = DashboardWidget(ws, study)
+        self.training = TrainingViewWidget(ws, study)
+        self.training.error.connect(self.show_error)
+        self.training.run_finished.connect(lambda _run: self.studies.show_training())
+        self.screening = ScreeningWidget(ws, study)
         self.stack = QStackedWidget()
         self._pages = {"lock": self.lock_page, "Studies": self.studies,
-                       "Reading": self.reading, "Dashboard": self.dashboard}
+                       "Reading": self.reading, "Training": self.training,
+                       "Dashboard": self.dashboard, "Screening": self.screening}
         for page in self._pages.values():
             self.stack.addWidget(page)
         self.nav.view_requested.connect(self.open_view)
@@ -206,6 +210,12 @@ class MainWindow(QMainWindow):
             return False
         if name == "Reading":
             self.reading.refresh(self.reading.study or None)
+        elif name == "Studies":
+            self.studies.show_training()
+        elif name == "Training":
+            self.training.activate()
+        elif name == "Screening":
+            self.screening.activate()
         self._show_page(name)
         if name == "Dashboard":
             self.dashboard.activate()
@@ -269,6 +279,19 @@ class MainWindow(QMainWindow):
         """Ask every running job to stop (never blocks)."""
         for job in list(self._jobs):
             job.cancel()
+
+    # -- training ----------------------------------------------------------------------------
+    def resume_training(self, study: str, run: str) -> bool:
+        """Open the Training view and resume ``run`` of ``study``; ``True`` if it started."""
+        if self.training.running():
+            self.show_error(UserError("a training run is already running",
+                                      hint="wait for it to finish, or cancel it in the "
+                                           "Training view"))
+            self.open_view("Training")
+            return False
+        if not self.open_view("Training"):
+            return False
+        return self.training.resume(run, study=study)
 
     # -- reading sessions ------------------------------------------------------------------
     def add_reader(self) -> None:
@@ -336,10 +359,19 @@ class MainWindow(QMainWindow):
         if self.reader is not None and self.reader.active and not self.reader.request_stop():
             event.ignore()
             return
+        if self.training.running() and not dialogs.confirm(
+                self, "Training is running",
+                "A training run is in progress. Stop it and close wbsdesk? The run keeps "
+                "every finished epoch and can be resumed later.",
+                yes="Stop training and close", no="Keep training"):
+            event.ignore()
+            return
         if self.reader is not None:
             self.reader.shutdown()
         for job in list(self._jobs):
             job.cancel()
+        self.training.shutdown()
+        self.screening.shutdown()
         for job in list(self._jobs):
             job.wait()
         self.dashboard.shutdown()

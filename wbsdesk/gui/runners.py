@@ -20,7 +20,7 @@ import queue as queue_module
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import Cancelled
@@ -96,7 +96,8 @@ class ThreadJob(_JobSignals):
         thread.started.connect(self._worker.run)
         self._worker.progressed.connect(self.progressed)
         self._worker.done.connect(self._on_done)
-        self._worker.done.connect(thread.quit)
+        # direct: the thread ends even while the GUI thread is blocked in wait()
+        self._worker.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         thread.finished.connect(self._on_thread_finished)
         self.started.emit()
         thread.start()

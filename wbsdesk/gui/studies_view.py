@@ -1,13 +1,22 @@
-"""The Studies view: the workspace's studies, and the selected one's groups and folds."""
+"""The Studies view: the workspace's studies, and the selected one's groups and folds.
+
+It also starts the new-study wizard (when this build has it) and resumes the selected
+study's unfinished training run (the window switches to the Training view for that).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import importlib.util
+import logging
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -16,7 +25,21 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.services import studies as study_service
+from wbsdesk.services import training as training_service
 from wbsdesk.services.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+#: The module of the new-study wizard (started lazily; the button is off without it).
+WIZARD_MODULE = "wbsdesk.gui.wizard"
+
+
+def wizard_available() -> bool:
+    """Whether this build has the new-study wizard."""
+    try:
+        return importlib.util.find_spec(WIZARD_MODULE) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def make_table(headers: list[str]) -> QTableWidget:
@@ -53,11 +76,32 @@ def fit_height(t: QTableWidget) -> None:
 
 
 class StudiesWidget(QWidget):
-    """The workspace's studies, and the selected one's groups and folds."""
+    """The workspace's studies, and the selected one's groups and folds.
+
+    Signals
+    -------
+    resume_requested(str, str)
+        "Resume training…" was pressed: the study and its newest unfinished run.
+    """
+
+    resume_requested = Signal(str, str)
 
     def __init__(self, ws: Workspace, study: str | None = None) -> None:
         super().__init__()
         self._ws = ws
+        self.study: str | None = None
+        self._resumable: str | None = None
+        self.wizard_button = QPushButton("New study wizard…")
+        self.wizard_button.setToolTip("Create a study step by step: protocol, photos, faces, "
+                                      "training")
+        self.wizard_button.setEnabled(wizard_available())
+        if not self.wizard_button.isEnabled():
+            self.wizard_button.setToolTip("Not available in this version")
+        self.wizard_button.clicked.connect(self.open_wizard)
+        self.resume_button = QPushButton("Resume training…")
+        self.resume_button.clicked.connect(self._on_resume_clicked)
+        self.training_label = QLabel()
+        self.training_label.setWordWrap(True)
         self.studies_table = make_table(["Study", "Protocol", "Subjects", "Photos", "Data"])
         self.groups_table = make_table(["Group", "Subjects", "Excluded", "Photos", "Primary"])
         self.folds_label = QLabel()
@@ -79,6 +123,10 @@ class StudiesWidget(QWidget):
         lv.addWidget(QLabel("<b>Studies in this workspace</b>"))
         lv.addWidget(self.studies_table)
         lv.addWidget(self.empty)
+        wb = QHBoxLayout()
+        wb.addWidget(self.wizard_button)
+        wb.addStretch(1)
+        lv.addLayout(wb)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.addWidget(self.title)
@@ -86,11 +134,15 @@ class StudiesWidget(QWidget):
         rv.addWidget(self.groups_table)
         rv.addWidget(self.folds_label)
         rv.addWidget(self.folds_table)
+        tr = QHBoxLayout()
+        tr.addWidget(self.training_label, 1)
+        tr.addWidget(self.resume_button)
+        rv.addLayout(tr)
         rv.addStretch(1)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([520, 680])
+        split.setSizes([440, 760])
         QVBoxLayout(self).addWidget(split)
         self.studies_table.itemSelectionChanged.connect(self._on_selection_changed)
         self.refresh(select=study)
@@ -103,7 +155,8 @@ class StudiesWidget(QWidget):
                                     "SYNTHETIC" if r["synthetic"] else "real"] for r in rows])
         self.empty.setText("" if rows else
                            "No studies yet. Build the demo with <tt>wbsdesk demo</tt>, or "
-                           "create one with <tt>wbsdesk study create</tt>.")
+                           "create one with <tt>wbsdesk study create</tt>"
+                           + (" or the “New study wizard…”." if wizard_available() else "."))
         if rows:
             idx = self._names.index(select) if select in self._names else 0
             self.studies_table.selectRow(idx)
@@ -114,7 +167,43 @@ class StudiesWidget(QWidget):
         sel = self.studies_table.selectionModel().selectedRows()
         self._show(self._names[sel[0].row()] if sel else None)
 
+    def open_wizard(self) -> None:
+        """Run the new-study wizard (modal), then reload the studies."""
+        if not wizard_available():
+            return
+        from wbsdesk.gui.wizard import StudyWizard
+
+        StudyWizard(self._ws, parent=self).exec()
+        self.refresh(select=self.study)
+
+    def _on_resume_clicked(self) -> None:
+        if self.study and self._resumable:
+            self.resume_requested.emit(self.study, self._resumable)
+
+    def show_training(self) -> None:
+        """Refresh the selected study's training line and the "Resume training…" button."""
+        name = self.study
+        run = training_service.latest_resumable_run(self._ws, name) if name else None
+        self._resumable = run
+        self.resume_button.setEnabled(run is not None)
+        self.resume_button.setVisible(name is not None)
+        if name is None:
+            self.training_label.setText("")
+            return
+        runs = training_service.list_runs(self._ws, name)
+        finished = sum(r["status"] == "finished" for r in runs)
+        text = (f"<b>Training:</b> {len(runs)} run(s), {finished} finished"
+                if runs else "<b>Training:</b> no runs yet")
+        if run is not None:
+            text += f"; run {run} is unfinished and can be resumed"
+            self.resume_button.setToolTip(f"Continue run {run} in the Training view")
+        else:
+            self.resume_button.setToolTip("No unfinished run to resume")
+        self.training_label.setText(text + ".")
+
     def _show(self, name: str | None) -> None:
+        self.study = name
+        self.show_training()
         if name is None:
             self.title.setText("")
             fill_table(self.groups_table, [])

@@ -215,12 +215,18 @@ def require_faces_ok(ws: Workspace, name: str, *, purpose: str) -> None:
                              "'wbsdesk crop' or 'wbsdesk exclude' (see 'wbsdesk review')")
 
 
-def find_photo(ws: Workspace, study: Study, ref: str) -> tuple[SubjectRow, PhotoRow]:
-    """A photo by id, by subject ID (its primary photo) or by its file name in the manifest."""
+def find_photo(ws: Workspace, study: Study, ref: str | int) -> tuple[SubjectRow, PhotoRow]:
+    """A photo by id, by subject ID (its primary photo) or by its file name in the manifest.
+
+    An ``int`` is only ever a photo id (the GUI's way: no clash with a subject ID "12").
+    """
     subjects = {s.id: s for s in ws.store.subjects(study.id)}
     photos = ws.store.photos(study.id)
-    hits = [p for p in photos if str(p.id) == ref or p.original_name == ref]
-    hits += [p for p in photos if subjects[p.subject_id].key == ref and p.is_primary]
+    if isinstance(ref, int):
+        hits = [p for p in photos if p.id == ref]
+    else:
+        hits = [p for p in photos if str(p.id) == ref or p.original_name == ref]
+        hits += [p for p in photos if subjects[p.subject_id].key == ref and p.is_primary]
     unique = {p.id: p for p in hits}
     if len(unique) != 1:
         why = "no photo" if not unique else f"{len(unique)} photos"
@@ -241,7 +247,7 @@ def parse_numbers(text: str, n: int, what: str) -> list[float]:
     return values
 
 
-def set_manual_crop(ws: Workspace, name: str, ref: str, *, box: str | Sequence[float],
+def set_manual_crop(ws: Workspace, name: str, ref: str | int, *, box: str | Sequence[float],
                     landmarks: str | Sequence[float] | None = None) -> dict[str, Any]:
     """Crop a photo from a face box (and optionally 5 landmarks) placed by a person.
 

@@ -17,7 +17,7 @@ from wbsdesk.services.photos import (
     store_photo,
     stored_relpath,
 )
-from wbsdesk.services.studies import load_study
+from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,84 @@ def import_manifest(ws: Workspace, study_name: str, manifest: Path,
     base = Path(photos_dir) if photos_dir is not None else manifest.parent
     if not base.is_dir():
         raise UserError(f"{base}: the photos folder does not exist")
-    base = base.resolve()
+    _, checked, problems = _check(ws, study, manifest, base.resolve(), group_column,
+                                  progress, cancel)
+    if problems:
+        log.warning("import into %s refused: %d problems in %s", study_name, len(problems),
+                    manifest)
+        raise UserError(f"Import refused: {len(problems)} problem(s) in {manifest}. "
+                        "Nothing was imported.", problems=problems,
+                        hint="Fix the rows listed and import again.")
+    return _land(ws, study.id, study_name, manifest, checked, progress, cancel)
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """What an import would do (a dry run): counts, and every problem found."""
+
+    study: str
+    manifest: str
+    photos_dir: str
+    rows: int
+    subjects: int
+    new_subjects: int
+    photos: int
+    problems: list[Problem]
+
+    @property
+    def clean(self) -> bool:
+        """True when nothing is wrong: the import would succeed."""
+        return not self.problems
+
+
+def check_import(ws: Workspace, study_name: str, manifest: Path,
+                 photos_dir: Path | None = None, *, group_column: str = "group",
+                 progress: ProgressFn = no_progress,
+                 cancel: CancelToken | None = None) -> ImportCheck:
+    """Check a manifest and its photos exactly as :func:`import_manifest` does; write nothing.
+
+    Parameters
+    ----------
+    ws : Workspace
+    study_name : str
+    manifest : Path
+    photos_dir : Path, optional
+        Folder the ``photo`` paths are relative to (default: the manifest's folder).
+    group_column : str, keyword-only
+    progress, cancel : keyword-only
+        The job contract.
+
+    Returns
+    -------
+    ImportCheck
+        ``problems`` lists every problem (file, row, reason), sorted by row; a missing
+        photos folder is a problem too. Empty when the import would land.
+
+    Raises
+    ------
+    UserError
+        If the study does not exist.
+    """
+    cancel = cancel or CancelToken()
+    study = load_study(ws, study_name)
+    manifest = Path(manifest)
+    base = Path(photos_dir) if photos_dir is not None else manifest.parent
+    if not base.is_dir():
+        problem = Problem(str(base), None, "the photos folder does not exist")
+        return ImportCheck(study_name, str(manifest), str(base), 0, 0, 0, 0, [problem])
+    rows, checked, problems = _check(ws, study, manifest, base.resolve(), group_column,
+                                     progress, cancel)
+    existing = {s.key for s in ws.store.subjects(study.id)}
+    keys = {r.subject_id for r in rows}
+    return ImportCheck(study=study_name, manifest=str(manifest), photos_dir=str(base),
+                       rows=len(rows), subjects=len(keys), new_subjects=len(keys - existing),
+                       photos=len(checked), problems=problems)
+
+
+def _check(ws: Workspace, study: Study, manifest: Path, base: Path, group_column: str,
+           progress: ProgressFn, cancel: CancelToken
+           ) -> tuple[list[ManifestRow], list[_Checked], list[Problem]]:
+    """Read the manifest and probe every photo: (rows, checked photos, sorted problems)."""
     rows, problems = read_manifest(manifest, study.protocol.groups.names,
                                    group_column=group_column)
     checked: list[_Checked] = []
@@ -105,15 +182,8 @@ def import_manifest(ws: Workspace, study_name: str, manifest: Path,
         else:
             checked.append(_Checked(row, path, probed[path]))  # type: ignore[arg-type]
     problems += _cross_check(ws, study.id, str(manifest), rows, checked)
-    if problems:
-        problems.sort(key=lambda p: (p.row or 0, p.reason))
-        log.warning("import into %s refused: %d problems in %s", study_name, len(problems),
-                    manifest)
-        raise UserError(f"Import refused: {len(problems)} problem(s) in {manifest}. "
-                        "Nothing was imported.", problems=problems,
-                        hint="Fix the rows listed and import again.")
-    return _land(ws, study.id, study_name, manifest, checked, progress, cancel)
-
+    problems.sort(key=lambda p: (p.row or 0, p.reason))
+    return rows, checked, problems
 
 def _resolve_photo(base: Path, photo: str) -> tuple[Path | None, str | None]:
     rel = photo.replace("\\", "/")

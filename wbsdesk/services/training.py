@@ -22,10 +22,15 @@ from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.services.faces import require_faces_ok
 from wbsdesk.services.photos import sha256_file
 from wbsdesk.services.studies import Study, load_study
-from wbsdesk.services.workspace import Workspace
+from wbsdesk.services.workspace import Workspace, open_workspace
 from wbsdesk.store.runs import RunRow
 
 log = logging.getLogger(__name__)
+
+#: Least time between two checkpoints of a fold. On a GPU an epoch takes about a second and
+#: a VGG checkpoint is 1.1 GB, so checkpointing every epoch would be most of the work; a
+#: crash or kill costs at most this much training (a cancel, too: it keeps the last one).
+CHECKPOINT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,8 @@ def _versions() -> dict[str, str]:
 def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
           epochs: int | None = None, device: str = "auto", weights: str | None = None,
           resume: str | None = None, deterministic: bool = False, demo: bool = False,
-          progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> TrainReport:
+          run_name: str | None = None, progress: ProgressFn = no_progress,
+          cancel: CancelToken | None = None) -> TrainReport:
     """Run (or resume) the study protocol's cross-validation.
 
     Parameters
@@ -119,6 +125,9 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
         Exact fp32 deterministic mode (CPU); resumed runs then equal uninterrupted ones.
     demo : bool, keyword-only
         Mark the run as the demo's quick run.
+    run_name : str, keyword-only
+        Name of a new run (default: see :func:`new_run_name`); lets a caller that starts
+        the run in another process know its name from the start.
     progress, cancel : keyword-only
         The job contract; a cancelled run stays resumable.
     """
@@ -154,10 +163,13 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
             raise UserError(f"--weights must be 'imagenet' or 'none', not {init!r}")
         chosen = list(archs or training.architectures)
         weight_files = require_weights(chosen) if init == "imagenet" else {}
-        run_name = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        run_name = run_name or new_run_name(ws, name)
+        if ws.store.run(run_name) is not None:
+            raise UserError(f"a run named {run_name!r} exists already")
         run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
         options: dict[str, Any] = {"archs": tuple(chosen), "device": device,
-                                   "deterministic": deterministic}
+                                   "deterministic": deterministic,
+                                   "checkpoint_seconds": CHECKPOINT_SECONDS}
         if epochs is not None:
             options["epochs"] = epochs
         spec = CVSpec.from_protocol(
@@ -199,6 +211,27 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
                        seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
 
 
+def new_run_name(ws: Workspace, name: str) -> str:
+    """A free name for a new run of study ``name``: ``<study>-<UTC date>-<time>``."""
+    base = f"{name}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    run, n = base, 1
+    while ws.store.run(run) is not None:
+        n += 1
+        run = f"{base}-{n}"
+    return run
+
+
+def train_job(root: Path, name: str, *, progress: ProgressFn = no_progress,
+              cancel: CancelToken | None = None, **options: Any) -> dict[str, Any]:
+    """:func:`train` in its own connection to the workspace at ``root`` (for a job process).
+
+    ``options`` are :func:`train`'s keyword arguments. Returns the report as a dict.
+    """
+    with open_workspace(root) as ws:
+        rep = train(ws, name, progress=progress, cancel=cancel, **options)
+    return dict(rep.__dict__)
+
+
 def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
                           data: TrainingData) -> int:
     """Import every finished fold of a run folder into the store (one transaction each).
@@ -236,6 +269,17 @@ def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
     return n
 
 
+#: Run statuses :func:`train` can resume (``running`` too: its process may have died).
+RESUMABLE_STATUSES = frozenset({"cancelled", "failed", "running"})
+
+
+def latest_resumable_run(ws: Workspace, name: str) -> str | None:
+    """The newest run of study ``name`` that is not finished (None if there is none)."""
+    runs = [r for r in ws.store.runs(load_study(ws, name).id)
+            if r.status in RESUMABLE_STATUSES]
+    return runs[-1].name if runs else None
+
+
 def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
     """A study's runs with their status and how many folds have finished."""
     study = load_study(ws, name)
@@ -261,3 +305,55 @@ def get_run(ws: Workspace, study: Study, run: str | None) -> RunRow:
         raise UserError(f"study {study.name!r} has no finished training run",
                         hint=f"run 'wbsdesk train {study.name}'")
     return finished[-1]
+
+
+def run_losses(ws: Workspace, name: str, run: str) -> dict[str, dict[int, list[float]]]:
+    """Mean training loss per epoch of every fold of a run that has trained an epoch.
+
+    Finished folds come from the store; unfinished ones from the run folder's
+    ``losses.json`` (written after every epoch), so a cancelled run shows where it stopped.
+
+    Returns
+    -------
+    dict
+        ``{arch: {fold: [loss of epoch 1, ...]}}``.
+    """
+    row = get_run(ws, load_study(ws, name), run)
+    out: dict[str, dict[int, list[float]]] = {}
+    for f in ws.store.fold_results(row.id):
+        out.setdefault(f["arch"], {})[int(f["fold"])] = [float(x) for x in f["losses"]]
+    for path in sorted((ws.root / row.run_dir).glob("*/fold*/losses.json")):
+        arch, fold = path.parent.parent.name, int(path.parent.name.removeprefix("fold"))
+        if fold in out.get(arch, {}):
+            continue
+        try:
+            losses = json.loads(path.read_text())["epoch_losses"]
+        except (OSError, ValueError, KeyError):  # being replaced right now; next read has it
+            continue
+        out.setdefault(arch, {})[fold] = [float(x) for x in losses]
+    return out
+
+
+def run_aucs(ws: Workspace, name: str, run: str) -> dict[str, float]:
+    """Out-of-fold AUC of a finished run, pooled over folds: per architecture and ensemble.
+
+    The ensemble scores each photo by the mean of the architectures' probabilities. A run
+    without predictions for every included photo gives ``{}``.
+    """
+    from wbsdesk.core.roc import auc_score
+
+    study = load_study(ws, name)
+    row = get_run(ws, study, run)
+    data = training_data(ws, study)
+    label = dict(zip(data.photo_ids, data.labels, strict=True))
+    probs: dict[str, dict[int, float]] = {}
+    for arch, pid, _fold, p in ws.store.predictions(row.id):
+        probs.setdefault(arch, {})[int(pid)] = float(p)
+    if not probs or any(set(label) - set(probs.get(a, {})) for a in row.archs):
+        return {}
+    y = [label[pid] for pid in data.photo_ids]
+    out = {a: auc_score(y, [probs[a][pid] for pid in data.photo_ids]) for a in row.archs}
+    if len(row.archs) > 1:
+        out["ensemble"] = auc_score(y, [sum(probs[a][pid] for a in row.archs) / len(row.archs)
+                                        for pid in data.photo_ids])
+    return out

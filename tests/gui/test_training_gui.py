@@ -1,0 +1,189 @@
+"""Training from the GUI: set-up panel, live panel, the Training view, cancel and resume."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gui.training_study import make_tiny_study
+from wbsdesk.gui import dialogs, training_setup
+from wbsdesk.gui.loss_plot import LossPlotWidget
+from wbsdesk.gui.main_window import MainWindow
+from wbsdesk.gui.runners import ProcessJob, ThreadJob
+from wbsdesk.gui.training_panel import parse_progress
+from wbsdesk.gui.training_setup import TrainingSetupPanel
+
+
+@pytest.fixture
+def tiny(ws, tmp_path):
+    make_tiny_study(ws, tmp_path)
+    return ws
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty torch home: no ImageNet weight file is installed (job processes inherit it)."""
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    return home
+
+
+def test_progress_messages_feed_labels_and_the_loss_plot(qtbot):
+    s = parse_progress("mobilenet_v2 fold 3/5 epoch 12/100 loss 0.6931 · ETA 1 h 02 min")
+    assert (s.arch, s.fold, s.folds, s.epoch, s.epochs) == ("mobilenet_v2", 3, 5, 12, 100)
+    assert s.loss == pytest.approx(0.6931) and s.eta == "ETA 1 h 02 min"
+    assert s.where() == "mobilenet_v2 · fold 3 of 5 · epoch 12 of 100"
+    mid = parse_progress("resnet18 fold 1/5 epoch 2/3 · ETA 4 s")
+    assert mid.loss is None and mid.epoch == 2
+    assert parse_progress("decoding crops · ETA --").where() == "Decoding crops"
+    plot = LossPlotWidget()
+    qtbot.addWidget(plot)
+    plot.set_losses({"resnet18": {1: [0.7, 0.6], 2: [0.71]}})
+    plot.add_point("resnet18", 2, 2, 0.5)
+    plot.add_point("vgg16", 1, 1, 0.9)
+    assert plot.points() == {("resnet18", 1): [(1, 0.7), (2, 0.6)],
+                             ("resnet18", 2): [(1, 0.71), (2, 0.5)], ("vgg16", 1): [(1, 0.9)]}
+
+
+def test_setup_panel_shows_weights_and_refuses_missing_imagenet(qtbot, tiny, torch_home):
+    panel = TrainingSetupPanel(tiny)
+    qtbot.addWidget(panel)
+    panel.set_study("t")
+    # the protocol's defaults: ResNet-18 only, 2 epochs, from scratch; all five offered
+    assert panel.choices() == {"archs": ["resnet18"], "epochs": 2, "device": "auto",
+                               "weights": "none"}
+    assert set(panel.arch_boxes) >= {"vgg16", "vgg19", "resnet18", "resnet34", "mobilenet_v2"}
+    with qtbot.waitSignal(panel.changed, timeout=5000):
+        panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("imagenet"))
+    assert not panel.is_ready() and "Checking" in panel.problem_label.text()
+    panel.show()  # the check of this computer starts when the panel is first shown
+    qtbot.waitUntil(lambda: panel.environment is not None and not panel.busy(), timeout=90_000)
+    assert "This computer:" in panel.device_label.text()
+    assert "CPU (" in panel.device_label.text() or "GPU" in panel.device_label.text()
+    assert panel.weight_labels["resnet18"].text() == \
+        "ImageNet weights missing (resnet18-f37072fd.pth)"
+    assert not panel.is_ready()
+    assert "missing for resnet18" in panel.problem_label.text()
+    assert panel.problem_label.isVisible()
+    panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("none"))
+    assert panel.is_ready() and panel.problem_label.text() == ""
+    panel.arch_boxes["resnet18"].setChecked(False)
+    assert not panel.is_ready() and "at least one architecture" in panel.problem_label.text()
+
+
+def test_import_weights_and_estimate_time(qtbot, tiny, torch_home, tmp_path, monkeypatch):
+    import torch
+    from torchvision import models
+
+    monkeypatch.setattr(training_setup, "JOB_CLASS", ThreadJob)  # in-process: quicker
+    weights = tmp_path / "resnet18-downloaded.pth"
+    torch.save(models.resnet18(weights=None).state_dict(), weights)
+    panel = TrainingSetupPanel(tiny)
+    qtbot.addWidget(panel)
+    panel.set_study("t")
+    panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("imagenet"))
+    panel.show()
+    qtbot.waitUntil(lambda: panel.environment is not None and not panel.busy(), timeout=60_000)
+    assert not panel.is_ready()
+    monkeypatch.setattr(training_setup.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(weights), ""))
+    panel.import_button.click()
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=60_000)
+    assert panel.weight_labels["resnet18"].text() == "ImageNet weights installed"
+    assert (torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth").is_file()
+    assert panel.is_ready() and "Installed the ImageNet weights of resnet18" in \
+        panel.estimate_label.text()
+    panel.estimate_button.click()
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=60_000)
+    text = panel.estimate_label.text()
+    assert "Estimated time: " in text and " on CPU (" in text and "Measured per batch of 4" in text
+    first = panel.estimate.seconds(["resnet18"], epochs=2)
+    panel.epochs_spin.setValue(20)  # re-extrapolated without measuring again
+    assert panel.estimate.seconds(["resnet18"], epochs=20) > first
+    assert "× 20 epochs" in panel.estimate_label.text()
+    panel.arch_boxes["vgg16"].setChecked(True)
+    assert "press “Estimate time” again" in panel.estimate_label.text()
+
+
+def _loss_points(plot) -> int:
+    return sum(len(v) for v in plot.points().values())
+
+
+@pytest.fixture
+def window(qtbot, tiny):
+    """The main window on the tiny study; training is stopped before it closes."""
+    w = MainWindow(tiny, study="t", admin=True)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.training.shutdown()
+
+
+def test_cancel_then_resume_from_the_studies_view(qtbot, tiny, window, monkeypatch):
+    monkeypatch.setattr(training_setup, "JOB_CLASS", ThreadJob)  # the set-up's check
+    w = window
+    assert w.open_view("Training")
+    tv = w.training
+    assert tv.runs_table.rowCount() == 0 and "New run" in tv.empty.text()
+    tv.new_button.click()
+    setup = tv.setup
+    assert tv.pages.currentWidget() is tv.setup_page and setup.is_ready()
+    setup.arch_boxes["resnet18"].setChecked(False)
+    setup.arch_boxes["mobilenet_v2"].setChecked(True)  # small checkpoints: quick epochs
+    setup.epochs_spin.setValue(10)
+    setup.device_combo.setCurrentIndex(setup.device_combo.findData("cpu"))
+    qtbot.waitUntil(lambda: not setup.busy(), timeout=60_000)
+    assert tv.start_button.isEnabled()
+    tv.start_button.click()
+    panel = tv.panel
+    assert panel.running() and isinstance(panel.job, ProcessJob)
+    assert tv.pages.currentWidget() is panel and not tv.new_button.isEnabled()
+    run = panel.run_name
+    qtbot.waitUntil(lambda: _loss_points(panel.loss_plot) >= 1, timeout=60_000)  # an epoch is done
+    assert "mobilenet_v2 · fold 1 of 2 · epoch" in panel.where_label.text()
+    assert panel.bar.value() > 0 and "ETA" in panel.eta_label.text()
+    assert [tv.runs_table.item(0, c).text() for c in (0, 1)] == [run, "running"]
+    with qtbot.waitSignal(panel.cancelled, timeout=60_000) as sig:
+        panel.cancel_button.click()
+    assert sig.args == [run] and not panel.running()
+    assert "Resume" in panel.message.text()
+    row = [tv.runs_table.item(0, c).text() for c in range(tv.runs_table.columnCount())]
+    assert row[0] == run and row[1] == "cancelled (resumable)" and row[4] == "0 of 2"
+    assert tv.resume_button.isEnabled() and "Cancelled" in tv.details_label.text()
+    assert tiny.store.run(run).status == "cancelled"
+    done_before = _loss_points(tv.details_plot)
+    assert 1 <= done_before < 20
+
+    assert w.open_view("Studies")
+    studies = w.studies
+    assert studies.resume_button.isEnabled() and run in studies.training_label.text()
+    with qtbot.waitSignal(panel.finished, timeout=120_000) as sig:
+        studies.resume_button.click()
+        assert w.current_view == "Training" and panel.running()
+        # the losses so far come from the run folder
+        assert _loss_points(panel.loss_plot) >= done_before
+    assert sig.args == [run]
+    assert tiny.store.run(run).status == "finished"
+    assert sorted(panel.loss_plot.points()) == [("mobilenet_v2", 1), ("mobilenet_v2", 2)]
+    assert all(len(v) == 10 for v in panel.loss_plot.points().values())
+    row = [tv.runs_table.item(0, c).text() for c in range(tv.runs_table.columnCount())]
+    assert row[1] == "finished" and row[4] == "2 of 2" and row[6].startswith("mobilenet_v2 0.")
+    assert not tv.resume_button.isEnabled() and tv.new_button.isEnabled()
+    w.open_view("Studies")
+    assert not studies.resume_button.isEnabled()
+
+
+def test_closing_the_window_asks_and_then_cancels_training(qtbot, tiny, window, monkeypatch):
+    answers = []
+    monkeypatch.setattr(dialogs, "confirm", lambda *a, **k: answers.pop(0))
+    w = window
+    w.open_view("Training")
+    panel = w.training.panel
+    panel.start("t", archs=["mobilenet_v2"], epochs=500, device="cpu", weights="none")
+    qtbot.waitUntil(lambda: _loss_points(panel.loss_plot) >= 1, timeout=60_000)
+    answers.append(False)
+    w.close()
+    assert w.isVisible() and panel.running()  # "Keep training"
+    answers.append(True)
+    w.close()
+    assert not w.isVisible() and not panel.running()
+    assert tiny.store.run(panel.run_name).status == "cancelled"

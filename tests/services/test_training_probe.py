@@ -1,0 +1,92 @@
+"""Before training: the environment check, the throughput probe and its extrapolation."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from tests.services.test_training_service import TINY, tiny_protocol
+from wbsdesk.ml.train import batch_slices
+from wbsdesk.services import faces, training, training_probe
+from wbsdesk.services.demo import write_demo_photos
+from wbsdesk.services.importer import import_manifest
+from wbsdesk.services.studies import create_study, folds
+
+
+@pytest.fixture
+def tiny(ws, tmp_path):
+    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
+    create_study(ws, "t", tiny_protocol(tmp_path))
+    import_manifest(ws, "t", manifest)
+    folds(ws, "t")
+    faces.align_study(ws, "t", known_faces=True, workers=1)
+    return ws
+
+
+def test_probe_measures_steps_and_extrapolates_to_the_protocol(tiny):
+    ws = tiny
+    events = []
+    est = training_probe.probe_throughput(ws, "t", ["mobilenet_v2"], device="cpu", sample=4,
+                                          steps=2, progress=events.append)
+    assert events[0].message == "timing mobilenet_v2 on this computer"
+    t = est.timings["mobilenet_v2"]
+    assert all(t[k] > 0 for k in ("seconds_per_step", "seconds_per_eval_image",
+                                  "seconds_per_decode_image", "seconds_per_checkpoint"))
+    # the tiny protocol: 2 folds, batch 4, 1 copy, 12 photos
+    assert est.folds == 2 and est.batch_size == 4 and est.input_px == 32
+    data = training.training_data(ws, training.load_study(ws, "t"))
+    assert est.n_photos == len(data.photo_ids) == 12
+    # as the training loop counts them (a lone last sample is dropped)
+    assert est.steps_per_epoch == tuple(
+        len(batch_slices(sum(f != k for f in data.folds), 4)) for k in (1, 2))
+    # checkpointing every epoch: 10 more epochs cost 10 x (all steps + one checkpoint a fold)
+    every_epoch = dataclasses.replace(est, checkpoint_seconds=0.0)
+    extra = every_epoch.seconds(epochs=12) - every_epoch.seconds(epochs=2)
+    per_epoch = sum(est.steps_per_epoch) * t["seconds_per_step"] + 2 * t[
+        "seconds_per_checkpoint"]
+    assert extra == pytest.approx(10 * per_epoch)
+    # as the service trains: epochs this short share one checkpoint a minute, the last one
+    assert est.checkpoint_seconds == training.CHECKPOINT_SECONDS == 60
+    extra = est.seconds(epochs=12) - est.seconds(epochs=2)
+    assert extra == pytest.approx(10 * sum(est.steps_per_epoch) * t["seconds_per_step"])
+    assert " on CPU (" in est.describe(epochs=2)
+    assert not est.covers(["mobilenet_v2", "vgg16"]) and est.covers(["mobilenet_v2"])
+    # honest: the estimate is within a small factor of a real run of the same protocol
+    t0 = time.perf_counter()
+    rep = training.train(ws, "t", archs=["mobilenet_v2"], device="cpu", epochs=2)
+    real = time.perf_counter() - t0
+    guess = est.seconds(["mobilenet_v2"], epochs=2)
+    assert real / 8 < guess < real * 4, (guess, real)
+    assert rep.status == "finished"
+
+
+def test_environment_lists_architectures_and_missing_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    env = training_probe.check_environment()
+    assert set(training_probe.KNOWN_ARCHS) <= set(env.archs)
+    assert env.device.kind in ("cpu", "cuda") and env.device.label
+    assert env.missing_weights(["resnet18", "vgg16"]) == ["resnet18", "vgg16"]
+    w = env.weights_of("resnet18")
+    assert w.file_name == "resnet18-f37072fd.pth" and not w.present
+    assert w.path.startswith(str(tmp_path / "torch_home"))
+
+
+def test_training_problem_names_what_blocks_training(tiny, ws, tmp_path):
+    assert training_probe.training_problem(tiny, "t") is None
+    create_study(ws, "empty", tiny_protocol(tmp_path))
+    problem = training_probe.training_problem(ws, "empty")
+    assert problem.startswith("the folds of 'empty' are not assigned yet")
+
+
+def test_run_name_losses_and_aucs(tiny):
+    ws = tiny
+    name = training.new_run_name(ws, "t")
+    rep = training.train(ws, "t", device="cpu", run_name=name, deterministic=True)
+    assert rep.run == name and training.new_run_name(ws, "t") != name
+    losses = training.run_losses(ws, "t", name)
+    assert set(losses) == {"resnet18"} and sorted(losses["resnet18"]) == [1, 2]
+    assert all(len(v) == 2 and all(x > 0 for x in v) for v in losses["resnet18"].values())
+    aucs = training.run_aucs(ws, "t", name)
+    assert set(aucs) == {"resnet18"} and 0.0 <= aucs["resnet18"] <= 1.0

@@ -1,0 +1,336 @@
+"""The Screening view (admin): score one new photo with a study's trained run.
+
+Research use only — the banner saying so is always on screen. The photo is aligned and
+scored by :func:`wbsdesk.services.prediction.screen_photo` in a
+:class:`~wbsdesk.gui.runners.ThreadJob` (torch loads in that thread on first use). When no
+face is found, the user drags a box around the face on the photo and scores again. Nothing
+is stored; "Save result…" writes a JSON file and the images where the user chooses.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtGui import QImageReader, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from wbsdesk.errors import UserError
+from wbsdesk.gui.photo_box import PhotoBoxWidget
+from wbsdesk.gui.process_entry import JobFailure
+from wbsdesk.gui.runners import ThreadJob
+from wbsdesk.gui.studies_view import fill_table, fit_height, make_table
+from wbsdesk.gui.widgets import fill_study_combo
+from wbsdesk.services.prediction import RESEARCH_ONLY, ScreeningResult, save_screening, screen_photo
+from wbsdesk.services.studies import load_study
+from wbsdesk.services.training import list_runs
+from wbsdesk.services.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+BANNER = (f"<b>{RESEARCH_ONLY}</b> These probabilities say how much a photo resembles the "
+          "study's target group <i>to these models</i>. They are not validated for any "
+          "decision about a person.")
+NO_FACE = ("<b>No face was found on this photo.</b> Drag a box around the face on the photo "
+           "(from the middle of the forehead to the chin, cheek to cheek), then press "
+           "“Score with this box”.")
+PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp);;All files (*)"
+
+
+def _pixmap(png: bytes | None, side: int) -> QPixmap:
+    pm = QPixmap()
+    if png:
+        pm.loadFromData(png, "PNG")
+        pm = pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                       Qt.TransformationMode.SmoothTransformation)
+    return pm
+
+
+class ScreeningWidget(QWidget):
+    """Score one new photo with a study's run; research use only (always shown)."""
+
+    def __init__(self, ws: Workspace, study: str | None = None) -> None:
+        super().__init__()
+        self._ws = ws
+        self.study = ""
+        self.photo: Path | None = None
+        self.result: ScreeningResult | None = None
+        self.job: ThreadJob | None = None
+
+        self.banner = QLabel(BANNER)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; border: 1px solid "
+                                  "#e0c36a; padding: 6px;")
+        self.study_combo = QComboBox()
+        self.run_combo = QComboBox()
+        self.open_button = QPushButton("Open photo…")
+        self.score_button = QPushButton("Score")
+        self.save_button = QPushButton("Save result…")
+        self.save_button.setToolTip("Nothing is stored unless you save it here")
+        self.clear_button = QPushButton("Clear")
+        top = QHBoxLayout()
+        for label, w in (("Study", self.study_combo), ("Run", self.run_combo)):
+            top.addWidget(QLabel(f"<b>{label}</b>"))
+            top.addWidget(w, 1)
+        for b in (self.open_button, self.score_button, self.save_button, self.clear_button):
+            top.addWidget(b)
+
+        self.canvas = PhotoBoxWidget()
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.ensemble_label = QLabel()
+        self.ensemble_label.setWordWrap(True)
+        self.table = make_table(["Model", "Probability", "Fold models"])
+        self.heatmap = QLabel()
+        self.crop = QLabel()
+        self.heatmap_caption = QLabel()
+        self.heatmap_caption.setWordWrap(True)
+        images = QHBoxLayout()
+        for w in (self.crop, self.heatmap):
+            w.setFixedSize(240, 240)
+            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            images.addWidget(w)
+        images.addStretch(1)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.addWidget(self.ensemble_label)
+        rv.addWidget(self.table)
+        rv.addLayout(images)
+        rv.addWidget(self.heatmap_caption)
+        rv.addStretch(1)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.canvas, 1)
+        lv.addWidget(self.message)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([560, 640])
+        v = QVBoxLayout(self)
+        v.addWidget(self.banner)
+        v.addLayout(top)
+        v.addWidget(split, 1)
+
+        self.study_combo.currentTextChanged.connect(self._on_study_changed)
+        self.open_button.clicked.connect(self._on_open_clicked)
+        self.score_button.clicked.connect(self.score)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.clear_button.clicked.connect(self.clear)
+        self.canvas.box_changed.connect(self._update_buttons)
+        self.reload(study)
+
+    # -- study and run ---------------------------------------------------------------------
+    def reload(self, study: str | None = None) -> None:
+        """Reload the studies (selecting ``study`` if given) and their finished runs."""
+        name = fill_study_combo(self.study_combo, self._ws, study or self.study or None)
+        self._on_study_changed(name)
+
+    def activate(self) -> None:
+        """The view is shown: refresh the lists (a run may have finished meanwhile)."""
+        self.reload(self.study or None)
+
+    def _on_study_changed(self, name: str) -> None:
+        self.study = name
+        keep = self.run_combo.currentText()
+        runs = [r["run"] for r in list_runs(self._ws, name) if r["status"] == "finished"] \
+            if name else []
+        self.run_combo.clear()
+        self.run_combo.addItems(list(reversed(runs)))  # newest first
+        if keep in runs:
+            self.run_combo.setCurrentText(keep)
+        if name and not runs:
+            self.message.setText(f"Study {name} has no finished training run yet: train one "
+                                 "in the Training view first.")
+        elif self.photo is None:
+            self.message.setText("Open a photo from outside the study to score it.")
+        self._show_result(None)
+        self._update_buttons()
+
+    # -- photo and scoring -----------------------------------------------------------------
+    def _on_open_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo to score", str(Path.home()),
+                                              PHOTO_FILTER)
+        if path:
+            self.open_photo(Path(path))
+
+    def open_photo(self, path: Path) -> bool:
+        """Show the photo (upright) and score it; ``False`` if it cannot be read."""
+        reader = QImageReader(str(path))
+        reader.setAutoTransform(True)  # EXIF orientation, as the aligner applies it
+        image = reader.read()
+        if image.isNull():
+            self.message.setText(f"<b>Cannot read {Path(path).name}:</b> "
+                                 f"{reader.errorString()}")
+            return False
+        self.photo = Path(path)
+        self.canvas.set_image(image)
+        self._show_result(None)
+        self.score()
+        return True
+
+    def score(self) -> ThreadJob | None:
+        """Score the photo (with the drawn box, if any) in a worker thread."""
+        run = self.run_combo.currentText()
+        if self.photo is None or not run or self.job is not None:
+            return None
+        box = self.canvas.box()
+        job = ThreadJob(screen_photo, self._ws.root, self.study, self.photo, run=run,
+                        box=list(box) if box else None, device="auto", title="Screening")
+        job.succeeded.connect(self._on_scored)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_job_finished)
+        self.job = job
+        self.message.setText("Finding the face and scoring (the first time also loads the "
+                             "models; a few seconds)…" if box is None else
+                             "Scoring with your face box…")
+        self._update_buttons()
+        job.start()
+        return job
+
+    def wait_until_done(self, timeout_ms: int = 120_000) -> bool:
+        """Block (running the event loop) until scoring is done; ``True`` if it is."""
+        if self.job is None:
+            return True
+        loop = QEventLoop()
+        self.job.finished.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+        return self.job is None
+
+    def _on_scored(self, result: ScreeningResult) -> None:
+        if result.no_face:
+            self.message.setText(NO_FACE)
+            self._show_result(None)
+            return
+        self._show_result(result)
+        p = result.prediction
+        how = "your face box" if result.box else "the detected face"
+        note = "" if p.face_status == "ok" else (
+            f" <b>Check the crop:</b> {', '.join(r.replace('_', ' ') for r in p.face_reasons)}"
+            " — draw a box around the face and score again if it is wrong.")
+        self.message.setText(f"Scored with {how} by run {p.run}.{note}")
+
+    def _on_failed(self, failure: JobFailure) -> None:
+        self._show_result(None)
+        self.message.setText(f"<b>Could not score the photo:</b> {failure.message}"
+                             + (f" — {failure.hint}" if failure.hint else ""))
+        if not failure.user_error:
+            log.error("screening failed: %s\n%s", failure.message, failure.traceback)
+
+    def _on_job_finished(self) -> None:
+        self.job = None
+        self._update_buttons()
+
+    def _show_result(self, result: ScreeningResult | None) -> None:
+        self.result = result
+        self.table.setVisible(result is not None and result.prediction is not None)
+        if result is None or result.prediction is None:
+            fill_table(self.table, [])
+            self.ensemble_label.setText("")
+            for w in (self.heatmap, self.crop):
+                w.clear()
+            self.heatmap_caption.setText("")
+            self._update_buttons()
+            return
+        p = result.prediction
+        groups = load_study(self._ws, p.study).protocol.groups
+        target = groups.label(p.positive_group)
+        rows: list[list[Any]] = [[a, f"{v:.3f}", "  ".join(f"{x:.2f}" for x in p.per_fold[a])]
+                                 for a, v in p.per_arch.items()]
+        rows.append(["Ensemble (mean of the models)", f"{p.ensemble:.3f}", ""])
+        fill_table(self.table, rows)
+        fit_height(self.table)
+        self.ensemble_label.setText(
+            f"<span style='font-size:14pt'>Ensemble probability of <b>{target}</b>: "
+            f"<b>{p.ensemble:.2f}</b></span><br>(models of run {p.run}; each architecture is "
+            "the mean of its fold models)")
+        self.crop.setPixmap(_pixmap(result.crop_png, 240))
+        self.heatmap.setPixmap(_pixmap(result.heatmap_png, 240))
+        arch = next(iter(p.per_arch))
+        self.heatmap_caption.setText(f"Left: the aligned face the models saw. Right: Grad-CAM "
+                                     f"of {arch} (mean over its fold models) for "
+                                     f"“{target}”; warm colours weigh most.")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        idle = self.job is None
+        has_run = bool(self.run_combo.currentText())
+        self.open_button.setEnabled(idle and has_run)
+        self.score_button.setEnabled(idle and has_run and self.photo is not None)
+        self.score_button.setText("Score with this box" if self.canvas.box() else "Score")
+        self.save_button.setEnabled(idle and self.result is not None)
+        self.clear_button.setEnabled(idle and self.photo is not None)
+
+    # -- saving, clearing, shutdown --------------------------------------------------------
+    def _on_save_clicked(self) -> None:
+        if self.result is None:
+            return
+        stem = self.photo.stem if self.photo else "result"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the screening result",
+                                              str(Path.home() / f"{stem}-screening.json"),
+                                              "JSON file (*.json)")
+        if path:
+            self.save_result(Path(path))
+
+    def save_result(self, path: Path) -> list[Path]:
+        """Write the result (JSON, Grad-CAM and crop PNGs) at ``path``; the files written."""
+        if self.result is None:
+            raise UserError("there is no result to save")
+        try:
+            files = save_screening(self.result, path)
+        except OSError as exc:
+            self.message.setText(f"<b>Cannot save:</b> {exc}")
+            return []
+        self.message.setText(f"Saved {', '.join(f.name for f in files)} in {files[0].parent}.")
+        return files
+
+    def clear(self) -> None:
+        """Forget the photo and its result."""
+        self.photo = None
+        self.canvas.set_image(None)
+        self._show_result(None)
+        self.message.setText("Open a photo from outside the study to score it.")
+
+    def shutdown(self, ms: int = 30_000) -> None:
+        """Cancel and wait for a scoring in progress (before the window closes)."""
+        if self.job is not None:
+            self.job.cancel()
+            self.job.wait(ms)
+
+
+def show_example(view: ScreeningWidget, study: str, folder: Path, *, seed: int = 4) -> bool:
+    """Score a newly drawn synthetic face (not in any study) for screenshots and previews.
+
+    The photo is written into ``folder`` (outside the workspace). When face detection
+    misses the synthetic face, the generator's own face box is used, as a user would draw
+    it. Returns ``False`` when the study has no finished run.
+    """
+    import numpy as np
+
+    from wbsdesk.services.synthetic_faces import draw_subject
+
+    view.reload(study)
+    if not view.run_combo.currentText():
+        return False
+    _, face = draw_subject("wbs", np.random.default_rng(seed), sex="F", age_months=40)
+    path = Path(folder) / "new-photo.jpg"
+    face.image.save(path, "JPEG", quality=92)
+    view.open_photo(path)
+    view.wait_until_done()
+    if view.result is None:
+        view.canvas.set_box(tuple(float(v) for v in face.bbox))
+        view.score()
+        view.wait_until_done()
+    return view.result is not None
