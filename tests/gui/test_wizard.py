@@ -169,3 +169,21 @@ def test_screenshot_command_grabs_the_wizard(tmp_path):
     # the error box of the refused manifest is on it (its pink background)
     pink = np.all(np.abs(arr.astype(int) - [0xFD, 0xEC, 0xEC]) <= 2, axis=-1)
     assert pink.sum() > 5000
+
+
+def test_after_alignment_with_nothing_to_fix_the_review_shows_every_photo(qtbot, ws, tmp_path):
+    from tests.gui.wizard_data import NO_FACE
+    from wbsdesk.services import faces as face_service
+
+    study, _ = prepared_study(ws, tmp_path)
+    face_service.exclude_subject(ws, study, NO_FACE, reason="no face in the photo")
+    w = wizard(qtbot, ws, study=study)
+    w.show_page(PAGE_FACES)
+    page = w.faces_page
+    page.review.set_filter("needs_review")  # as while the alignment ran
+    page._on_done()  # the alignment job has ended and nothing needs attention
+    review = page.review
+    assert review.filter_combo.currentData() == "all"
+    assert len(review.visible_ids()) == len(review.entries) == 11
+    assert review.selected_id() == review.entries[0].photo_id  # shown large, not empty
+    assert can_go_on(w)

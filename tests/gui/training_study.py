@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.services.test_training_service import TINY, tiny_protocol
+from tests.services.conftest import TINY, tiny_protocol
 from wbsdesk.services import faces
 from wbsdesk.services.demo import write_demo_photos
 from wbsdesk.services.importer import import_manifest

@@ -7,22 +7,10 @@ import time
 
 import pytest
 
-from tests.services.test_training_service import TINY, tiny_protocol
+from tests.services.conftest import tiny_protocol
 from wbsdesk.ml.train import batch_slices
-from wbsdesk.services import faces, training, training_probe
-from wbsdesk.services.demo import write_demo_photos
-from wbsdesk.services.importer import import_manifest
-from wbsdesk.services.studies import create_study, folds
-
-
-@pytest.fixture
-def tiny(ws, tmp_path):
-    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
-    create_study(ws, "t", tiny_protocol(tmp_path))
-    import_manifest(ws, "t", manifest)
-    folds(ws, "t")
-    faces.align_study(ws, "t", known_faces=True, workers=1)
-    return ws
+from wbsdesk.services import training, training_probe
+from wbsdesk.services.studies import create_study
 
 
 def test_probe_measures_steps_and_extrapolates_to_the_protocol(tiny):

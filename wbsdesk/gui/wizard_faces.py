@@ -114,6 +114,10 @@ class FacesPage(WizardPageBase):
         self.review.refresh()
         if any(e.needs_attention for e in self.review.entries):
             self.review.set_filter("needs_review")
+        else:  # nothing to fix: show every crop, the first one large
+            self.review.set_filter("all")
+            if self.review.entries:
+                self.review.select_photo(self.review.entries[0].photo_id)
         self._update_status()
 
     def busy(self) -> bool:
