@@ -135,6 +135,8 @@ def main() -> int:
             "all5_within_3px_of_template": round(aligned, 4),
             "eyes_within_3px_of_template": round(
                 float((to_template_a[:, :2].max(axis=1) <= TOLERANCE_PX).mean()), 4),
+            "mean5_within_3px_of_template": round(
+                float((to_template_a.mean(axis=1) <= TOLERANCE_PX).mean()), 4),
             "roll_within_2deg": round(float((np.array(rolls) <= 2.0).mean()), 4),
             "median_max_error_px": round(float(np.median(to_template_a.max(axis=1))), 2),
             "to_template_px": _per_point(to_template_a),

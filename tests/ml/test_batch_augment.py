@@ -139,3 +139,17 @@ def test_train_preset_draws_per_image_and_is_reproducible():
     assert a.shape == (8, 3, 32, 32) and a.dtype == torch.float32
     assert torch.equal(a, b)
     assert len({tuple(v.flatten()[:50].tolist()) for v in a}) == 8  # no two views alike
+
+
+def test_normalize_matches_torchvision_and_leaves_its_input_alone():
+    from wbsdesk.ml.data import normalize
+
+    g = torch.Generator().manual_seed(2)
+    batch = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8, generator=g)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    want = tvf.normalize(tvf.to_dtype(batch, torch.float32, scale=True), list(mean), list(std))
+    assert torch.equal(normalize(batch, mean, std), want)
+    floats = tvf.to_dtype(batch, torch.float32, scale=True)
+    before = floats.clone()
+    normalize(floats, mean, std)
+    assert torch.equal(floats, before)

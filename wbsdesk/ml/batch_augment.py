@@ -15,7 +15,9 @@ operation runs once on the batch (or once on the images that drew it):
   compare them with ``torchvision.transforms.v2.functional`` image by image).
 
 All random numbers come from the global torch RNG on the CPU, in a fixed order, so
-``torch.manual_seed`` makes a batch reproducible on any device.
+``torch.manual_seed`` makes a batch reproducible on any device. They reach a GPU through
+pinned memory without blocking (:func:`to_device`): a plain ``.to("cuda")`` of a CPU tensor
+waits for the GPU to finish its queue, which would stall the pipeline several times a batch.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import torch
 import torch.nn.functional as nnf
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as tvf
+
+from wbsdesk.ml.data import to_device
 
 __all__ = ["AUTOAUGMENT_OPS", "BatchAutoAugment", "BatchGeometry"]
 
@@ -102,7 +106,7 @@ class BatchGeometry:
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         """uint8 ``(B, C, H, W)`` -> uint8 ``(B, C, size, size)``."""
         n, c, h, w = batch.shape
-        theta = self.draw(n, h, w).to(batch.device)
+        theta = to_device(self.draw(n, h, w), batch.device)
         grid = nnf.affine_grid(theta, [n, c, self.size, self.size], align_corners=False)
         out = nnf.grid_sample(batch.to(torch.float32), grid, mode="bilinear",
                               padding_mode="zeros", align_corners=False)
@@ -112,7 +116,7 @@ class BatchGeometry:
 # -- AutoAugment operations on uint8 batches with per-image magnitudes ----------------------
 
 def _per_image(m: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return m.to(device=like.device, dtype=torch.float32).view(-1, 1, 1, 1)
+    return to_device(m, like.device, torch.float32).view(-1, 1, 1, 1)
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -144,7 +148,7 @@ def _brightness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 def _sharpness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     c = x.shape[1]
     a, b = 1.0 / 13.0, 5.0 / 13.0
-    kernel = torch.tensor([[a, a, a], [a, b, a], [a, a, a]], device=x.device)
+    kernel = to_device(torch.tensor([[a, a, a], [a, b, a], [a, a, a]]), x.device)
     out = x.to(torch.float32)
     blurred = nnf.conv2d(out, kernel.expand(c, 1, 3, 3), groups=c).round_()
     inner = out[..., 1:-1, 1:-1]
@@ -154,7 +158,7 @@ def _sharpness(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
 
 def _posterize(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     bits = m.to(torch.int64)
-    mask = (((1 << bits) - 1) << (8 - bits)).to(device=x.device, dtype=torch.uint8)
+    mask = to_device(((1 << bits) - 1) << (8 - bits), x.device, torch.uint8)
     return x & mask.view(-1, 1, 1, 1)
 
 
@@ -171,7 +175,7 @@ def _affine_nearest(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     to_pix = torch.tensor([[w / 2, 0], [0, h / 2]], dtype=theta.dtype)
     lin = to_unit @ theta[:, :, :2] @ to_pix
     shift = (to_unit @ theta[:, :, 2:]).squeeze(-1)
-    unit = torch.cat([lin, shift[:, :, None]], dim=2).to(device=x.device, dtype=torch.float32)
+    unit = to_device(torch.cat([lin, shift[:, :, None]], dim=2), x.device, torch.float32)
     grid = nnf.affine_grid(unit, [n, c, h, w], align_corners=False)
     out = nnf.grid_sample(x.to(torch.float32), grid, mode="nearest", padding_mode="zeros",
                           align_corners=False)
@@ -266,6 +270,6 @@ class BatchAutoAugment:
                 chosen = torch.nonzero(applies[:, slot] & (op[:, slot] == k)).flatten()
                 if len(chosen) == 0:
                     continue
-                idx = chosen.to(batch.device)
+                idx = to_device(chosen, batch.device)
                 out[idx] = AUTOAUGMENT_OPS[name](out[idx], mag[chosen, slot])
         return out

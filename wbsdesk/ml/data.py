@@ -114,10 +114,41 @@ def decode_crops(paths: Sequence[PathLike], *, size: int, progress: ProgressFn =
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
+def to_device(t: torch.Tensor, device: torch.device, dtype: torch.dtype | None = None
+              ) -> torch.Tensor:
+    """Copy a small CPU tensor to ``device`` without waiting for the device's queue.
+
+    Parameters
+    ----------
+    t : torch.Tensor
+        On the CPU.
+    device : torch.device
+    dtype : torch.dtype, optional
+        Converted on the CPU first.
+
+    Returns
+    -------
+    torch.Tensor
+        ``t`` itself (converted) on the CPU; otherwise an asynchronous copy from pinned
+        memory (PyTorch's host allocator keeps the pinned block until the copy is done).
+    """
+    if dtype is not None:
+        t = t.to(dtype)
+    if device.type != "cuda":
+        return t
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 def normalize(batch: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` -> float32 in 0..1, minus ``mean``, over ``std`` (v2 ops)."""
+    """uint8 ``(B, 3, H, W)`` -> float32 in 0..1, minus ``mean``, over ``std``.
+
+    The arithmetic of ``torchvision.transforms.v2.functional.normalize``, with the mean and
+    std sent to the GPU without waiting for it (:func:`to_device`).
+    """
     x = tvf.to_dtype(batch, torch.float32, scale=True)
-    return tvf.normalize(x, mean=list(mean), std=list(std))
+    m = to_device(torch.tensor(list(mean), dtype=torch.float32).view(-1, 1, 1), x.device)
+    s = to_device(torch.tensor(list(std), dtype=torch.float32).view(-1, 1, 1), x.device)
+    return (x - m) / s
 
 
 def preprocess(source: PathLike | Image.Image, *, size: int, mean: Sequence[float],
