@@ -30,9 +30,30 @@ class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:
-        """One transaction: everything inside lands together or not at all."""
-        with self.db.atomic():
+        """One transaction: everything inside lands together or not at all.
+
+        The outermost block starts with ``BEGIN IMMEDIATE``: it takes the write lock first,
+        waiting up to ``busy_timeout`` for another connection (a job process, a worker
+        thread) to finish. A plain ``BEGIN`` that reads and then writes fails at once with
+        "database is locked" when another connection has written meanwhile, since SQLite
+        cannot wait its way out of that. Nested blocks are savepoints.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():  # a savepoint inside the open transaction
+                yield self
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self
+        except BaseException:
+            conn.rollback()
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
