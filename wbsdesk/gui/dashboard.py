@@ -6,10 +6,7 @@ or one control group: a sub-analysis). The comparison is computed by
 (its own database connection) and cached by those inputs; this view only draws and
 formats what the comparison holds:
 
-* an interactive ROC plot (pyqtgraph): every model's pooled out-of-fold curve with its
-  ± 1 SD band over folds, the ensemble in black, each reader's yes/no call as a large
-  marker and (optionally) their rating curve; per-curve visibility, equal aspect, and a
-  read-out of threshold, sensitivity and specificity near the mouse;
+* the interactive ROC plot (:mod:`wbsdesk.gui.roc_plot`);
 * the paper's tables (:mod:`wbsdesk.gui.dashboard_tables`), sortable and copyable as TSV;
 * the "Disagreement triage" tab (:mod:`wbsdesk.gui.dashboard_triage`): the photos where
   readers and models disagree most, with thumbnails, reads, probabilities and Grad-CAM;
@@ -25,19 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QEventLoop, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPainter
-from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtCore import QEventLoop, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -50,7 +42,7 @@ from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
 from wbsdesk.gui.dashboard_triage import TriageWidget
-from wbsdesk.gui.report_render import MODEL_COLORS, READER_COLORS, READER_SYMBOLS
+from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.analysis import Comparison, build_comparison
@@ -63,8 +55,6 @@ from wbsdesk.services.workspace import Workspace, open_workspace
 log = logging.getLogger(__name__)
 
 NO_RUN = "No training run yet — run `wbsdesk train` or the wizard."
-#: How near (in plot units) the mouse must be to a curve point for the read-out.
-HOVER_RADIUS = 0.04
 #: Name of the disagreement-triage tab.
 TRIAGE_TAB = "Disagreement triage"
 
@@ -107,235 +97,6 @@ def compute_comparison(root: Path, inputs: DashboardInputs, *, progress: Any,
                                 controls=inputs.controls)
     progress(Progress(1, 1, "done"))
     return comp
-
-
-@dataclass
-class _Curve:
-    """A drawn curve the mouse read-out knows about."""
-
-    label: str
-    fpr: np.ndarray
-    tpr: np.ndarray
-    thresholds: np.ndarray
-    what: str  # "probability" or "rating"
-    items: list[Any]
-
-
-class RocPlotWidget(QWidget):
-    """The interactive ROC plot with its curve list, equal-aspect box and read-out."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.plot = pg.PlotWidget(background="w")
-        p = self.plot.getPlotItem()
-        p.showGrid(x=True, y=True, alpha=0.15)
-        for side, label in (("bottom", "1 − specificity (false-positive rate)"),
-                            ("left", "sensitivity (true-positive rate)")):
-            p.setLabel(side, label, color="#000000")
-            p.getAxis(side).setTextPen("k")
-            p.getAxis(side).setPen("k")
-        p.setXRange(0, 1, padding=0.02)
-        p.setYRange(0, 1, padding=0.02)
-        self.curve_list = QListWidget()
-        self.curve_list.setToolTip("Tick to show, untick to hide a curve")
-        self.rating_box = QCheckBox("Readers' rating curves")
-        self.rating_box.setChecked(True)
-        self.aspect_box = QCheckBox("Equal aspect (square)")
-        self.readout = QLabel("Point at a curve to read its threshold, sensitivity and "
-                              "specificity.")
-        self.readout.setWordWrap(True)
-        side = QVBoxLayout()
-        side.addWidget(QLabel("<b>Curves</b>"))
-        side.addWidget(self.curve_list, 1)
-        side.addWidget(self.rating_box)
-        side.addWidget(self.aspect_box)
-        h = QHBoxLayout()
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(self.plot, 1)
-        h.addLayout(side)
-        self.curve_list.setFixedWidth(270)
-        v = QVBoxLayout(self)
-        v.setContentsMargins(0, 0, 0, 0)
-        v.addLayout(h, 1)
-        v.addWidget(self.readout)
-        self._curves: list[_Curve] = []
-        self._rating_items: list[Any] = []
-        self._entries: dict[str, list[Any]] = {}
-        self.hover = pg.TextItem("", color="k", fill=pg.mkBrush(255, 255, 255, 230),
-                                 border=pg.mkPen("#888888"), anchor=(0, 1))
-        self.hover.setZValue(100)
-        self.curve_list.itemChanged.connect(self._on_item_changed)
-        self.rating_box.toggled.connect(self._on_rating_toggled)
-        self.aspect_box.toggled.connect(self._on_aspect_toggled)
-        self._mouse = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30,
-                                     slot=self._on_mouse_moved)
-
-    def clear(self) -> None:
-        """Remove every curve."""
-        p = self.plot.getPlotItem()
-        p.clear()  # also takes the curves out of the legend
-        self.curve_list.blockSignals(True)
-        self.curve_list.clear()
-        self.curve_list.blockSignals(False)
-        self._curves, self._rating_items, self._entries = [], [], {}
-
-    def show_comparison(self, c: Comparison) -> None:
-        """Draw the ROC curves of a comparison."""
-        self.clear()
-        p = self.plot.getPlotItem()
-        roc = c.roc_data
-        synthetic = roc.synthetic and "synthetic" not in roc.positive_label.lower()
-        n_read = roc.paired_pos + roc.paired_neg
-        readers = (f"readers: {n_read} photos every reader rated" if n_read
-                   else "no reader has rated these photos yet")
-        p.setTitle(f"<b>{roc.positive_label} vs. {roc.control_label}</b>"
-                   f"{' (synthetic data)' if synthetic else ''}<br>"
-                   f"<span style='font-size:9pt;color:#444'>models: {roc.n_pos + roc.n_neg} "
-                   f"photos ({roc.n_pos} positive), out-of-fold, shaded ± 1 SD over "
-                   f"{roc.n_folds} folds; {readers}</span>", color="#000000")
-        p.addLegend(offset=(-8, -8), labelTextColor="k", labelTextSize="8pt",
-                    brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#bbbbbb"),
-                    verSpacing=-6)  # the legend made on first use is kept
-        p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
-        colors = iter(MODEL_COLORS)
-        for m in c.models:
-            color = "#000000" if m.name == "ensemble" else next(colors)
-            items = []
-            if m.name != "ensemble":
-                fill = pg.mkColor(color)
-                fill.setAlpha(45)
-                low = pg.PlotCurveItem(m.band.fpr, m.band.low, pen=None)
-                high = pg.PlotCurveItem(m.band.fpr, m.band.high, pen=None)
-                band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(fill))
-                p.addItem(band)
-                items.append(band)
-            line = p.plot(m.roc.fpr, m.roc.tpr,
-                          pen=pg.mkPen(color, width=3.0 if m.name == "ensemble" else 2.0),
-                          name=f"{m.label}{' (mean of models)' if m.name == 'ensemble' else ''}"
-                               f": AUC {m.roc.auc:.3f}")
-            items.append(line)
-            self._curves.append(_Curve(m.label, m.roc.fpr, m.roc.tpr, m.roc.thresholds,
-                                       "probability", items))
-            self._add_entry(m.label, items, color)
-        for i, r in enumerate(c.readers):
-            color = READER_COLORS[i % len(READER_COLORS)]
-            symbol = READER_SYMBOLS[i % len(READER_SYMBOLS)]
-            rating = p.plot(r.rating_roc.fpr, r.rating_roc.tpr,
-                            pen=pg.mkPen(color, width=1.6, style=Qt.PenStyle.DashLine),
-                            symbol=symbol, symbolSize=5, symbolBrush=color, symbolPen=None)
-            point = p.plot([float(r.binary_roc.fpr[1])], [float(r.binary_roc.tpr[1])],
-                           pen=None, symbol=symbol, symbolSize=14, symbolBrush=color,
-                           symbolPen=pg.mkPen("k", width=1.2),
-                           name=f"{r.label}: yes/no AUC {r.binary_roc.auc:.3f}, rating "
-                                f"{r.rating_roc.auc:.3f}")
-            self._rating_items.append(rating)
-            self._curves.append(_Curve(r.label, r.rating_roc.fpr, r.rating_roc.tpr,
-                                       r.rating_roc.thresholds, "rating", [rating]))
-            self._curves.append(_Curve(f"{r.label} (yes/no call)", r.binary_roc.fpr[1:2],
-                                       r.binary_roc.tpr[1:2], np.array([np.nan]), "yes/no",
-                                       [point]))
-            self._add_entry(r.label, [rating, point], color)
-        p.addItem(self.hover, ignoreBounds=True)
-        self.hover.hide()
-        self._on_rating_toggled(self.rating_box.isChecked())
-        p.setXRange(0, 1, padding=0.02)
-        p.setYRange(0, 1, padding=0.02)
-
-    def _add_entry(self, label: str, items: list[Any], color: str) -> None:
-        item = QListWidgetItem(label)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        item.setCheckState(Qt.CheckState.Checked)
-        item.setForeground(pg.mkColor(color))
-        self.curve_list.addItem(item)
-        self._entries[label] = items
-
-    def curve_labels(self) -> list[str]:
-        """The labels in the curve list (models, then readers)."""
-        return [self.curve_list.item(i).text() for i in range(self.curve_list.count())]
-
-    def set_curve_visible(self, label: str, visible: bool) -> None:
-        """Show or hide one curve (as ticking it in the list does)."""
-        for i in range(self.curve_list.count()):
-            item = self.curve_list.item(i)
-            if item.text() == label:
-                item.setCheckState(Qt.CheckState.Checked if visible
-                                   else Qt.CheckState.Unchecked)
-
-    def _on_item_changed(self, item: QListWidgetItem) -> None:
-        visible = item.checkState() == Qt.CheckState.Checked
-        for it in self._entries.get(item.text(), []):
-            show = visible and (it not in self._rating_items or self.rating_box.isChecked())
-            it.setVisible(show)
-
-    def _on_rating_toggled(self, on: bool) -> None:
-        for i in range(self.curve_list.count()):
-            self._on_item_changed(self.curve_list.item(i))
-
-    def _on_aspect_toggled(self, on: bool) -> None:
-        p = self.plot.getPlotItem()
-        p.setAspectLocked(on, ratio=1.0)
-        p.setXRange(0, 1, padding=0.02)
-        p.setYRange(0, 1, padding=0.02)
-
-    def readout_at(self, x: float, y: float) -> str:
-        """The read-out for the visible curve point nearest to (x, y), or ''."""
-        best, best_d = None, HOVER_RADIUS
-        for c in self._curves:
-            if not any(it.isVisible() for it in c.items):
-                continue
-            d = np.hypot(c.fpr - x, c.tpr - y)
-            k = int(np.argmin(d))
-            if d[k] < best_d:
-                best, best_d = (c, k), float(d[k])
-        if best is None:
-            return ""
-        c, k = best
-        sens, spec = 100 * float(c.tpr[k]), 100 * (1 - float(c.fpr[k]))
-        t = float(c.thresholds[k])
-        if c.what == "yes/no":
-            rule = "answered yes"
-        elif not np.isfinite(t):
-            rule = "nobody called positive"
-        elif c.what == "rating":
-            rule = f"rating ≥ {t:g}"
-        else:
-            rule = f"probability ≥ {t:.3f}"
-        return f"{c.label}: {rule} → sensitivity {sens:.1f}%, specificity {spec:.1f}%"
-
-    def _on_mouse_moved(self, args: Any) -> None:
-        pos = args[0]
-        vb = self.plot.getPlotItem().vb
-        if not self.plot.sceneBoundingRect().contains(pos):
-            return
-        pt = vb.mapSceneToView(pos)
-        text = self.readout_at(pt.x(), pt.y())
-        if text:
-            self.hover.setText(text)
-            self.hover.setAnchor((1, 1) if pt.x() > 0.5 else (0, 1))
-            self.hover.setPos(pt.x(), pt.y())
-            self.hover.show()
-            self.readout.setText(text)
-        else:
-            self.hover.hide()
-
-    def save(self, path: Path) -> Path:
-        """Save the plot as shown: PNG, or SVG when ``path`` ends in ``.svg``."""
-        path = Path(path)
-        if path.suffix.lower() == ".svg":
-            scene = self.plot.scene()
-            source = self.plot.getPlotItem().sceneBoundingRect()
-            gen = QSvgGenerator()
-            gen.setFileName(str(path))
-            gen.setSize(QSize(int(source.width()), int(source.height())))
-            gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
-            gen.setTitle("ROC curves")
-            painter = QPainter(gen)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
-            painter.end()
-        elif not self.plot.grab().save(str(path), "PNG"):
-            raise UserError(f"cannot write {path}")
-        return path
 
 
 class DashboardWidget(QWidget):

@@ -14,8 +14,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, QWizard
 
-from wbsdesk.gui.dashboard import DashboardInputs, RocPlotWidget, compute_comparison
+from wbsdesk.gui.dashboard import DashboardInputs, compute_comparison
 from wbsdesk.gui.dashboard_tables import comparison_tables, make_table
+from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.studies_view import fit_height
 from wbsdesk.gui.wizard_common import WizardPageBase
