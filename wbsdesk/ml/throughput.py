@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -171,7 +170,7 @@ def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int 
         evaluate(model, images, transform=evaluator, plan=plan)
         _sync(plan)
         eval_s = (time.perf_counter() - t0) / max(len(images), 1)
-        ckpt_s = _time_checkpoint(model, optimizer)
+        ckpt_s = _time_checkpoint(model, optimizer, Path(spec.run_dir))
     log.info("%s on %s: %.3f s per batch of %d at %d px", arch, plan.device, per_step,
              spec.batch_size, spec.input_px)
     return StepTiming(arch=arch, device=plan.device, precision=plan.precision,
@@ -180,10 +179,17 @@ def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int 
                       seconds_per_checkpoint=ckpt_s)
 
 
-def _time_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer) -> float:
-    """Seconds to write one epoch checkpoint (model + optimizer), in a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="wbsdesk-probe-") as tmp:
+def _time_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> float:
+    """Seconds to write one epoch checkpoint (model + optimizer) into ``folder``.
+
+    ``folder`` should be on the disk the runs go to (the workspace), so the time is the one
+    training will see; the file is removed afterwards.
+    """
+    path = folder / "probe-checkpoint.pt"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
         t0 = time.perf_counter()
-        save_checkpoint(Path(tmp) / "checkpoint.pt", {"model": model.state_dict(),
-                                                      "optimizer": optimizer.state_dict()})
+        save_checkpoint(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict()})
         return time.perf_counter() - t0
+    finally:
+        path.unlink(missing_ok=True)

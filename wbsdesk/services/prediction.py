@@ -182,8 +182,10 @@ def screen_photo(root: Path, name: str, photo: Path, *, run: str | None = None,
     """
     cancel = cancel or CancelToken()
     progress(Progress(0, 1, "finding the face and scoring"))
-    with tempfile.TemporaryDirectory(prefix="wbsdesk-screen-") as tmp, \
-            open_workspace(root) as ws:
+    # The crop and heat map pass through the workspace's private tmp/ (user-only), not the
+    # system temporary folder, and are deleted at once.
+    with open_workspace(root) as ws, \
+            tempfile.TemporaryDirectory(prefix="screen-", dir=ws.tmp_dir) as tmp:
         heat, crop = Path(tmp) / "gradcam.png", Path(tmp) / "crop.png"
         try:
             pred = predict_photo(ws, name, Path(photo), run=run, heatmap=heat, box=box,

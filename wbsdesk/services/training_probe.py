@@ -273,7 +273,8 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
     data = training_data(ws, study)
     protocol = study.protocol
     n = max(1, min(sample, len(data.crop_paths)))
-    with tempfile.TemporaryDirectory(prefix="wbsdesk-probe-") as tmp:
+    # In the workspace: the checkpoint timing is then on the disk runs are written to.
+    with tempfile.TemporaryDirectory(prefix="probe-", dir=ws.tmp_dir) as tmp:
         spec = CVSpec.from_protocol(
             protocol.training, protocol.augmentation, run_dir=Path(tmp),
             photo_ids=[str(p) for p in data.photo_ids[:n]], crop_paths=data.crop_paths[:n],

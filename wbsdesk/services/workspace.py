@@ -66,4 +66,6 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     """
     root = ensure_private_dir(resolve_workspace(path))
     store = open_store(root / DB_NAME)
-    return Workspace(root, store)
+    ws = Workspace(root, store)
+    ws.tmp_dir  # noqa: B018 - made now: jobs put their scratch files here, not in /tmp
+    return ws
