@@ -111,7 +111,7 @@ def test_no_face_found_lets_the_user_draw_the_box(qtbot, window, tmp_path):
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=centre - QPoint(60, 80))
     qtbot.mouseMove(canvas, pos=centre + QPoint(60, 70))
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=centre + QPoint(60, 70))
-    box = canvas.box()
+    box = canvas.box
     assert box is not None and 0 <= box[0] < 320 and box[2] > 20 and box[3] > 20
     assert view.score_button.text() == "Score with this box"
     view.score_button.click()

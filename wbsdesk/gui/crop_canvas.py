@@ -76,9 +76,13 @@ class PhotoMarkupWidget(QWidget):
     box_drawn = Signal(object)
     landmark_added = Signal(int)
 
-    def __init__(self, *, interactive: bool = False, parent: QWidget | None = None) -> None:
+    def __init__(self, *, interactive: bool = False, max_landmarks: int = len(LANDMARK_NAMES),
+                 placeholder: str = "No photo selected", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.interactive = interactive
+        #: Clicks after the box place landmarks, up to this many (0: a box only).
+        self.max_landmarks = max_landmarks
+        self.placeholder = placeholder
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(240, 240)
         self.image: QImage | None = None
@@ -148,7 +152,7 @@ class PhotoMarkupWidget(QWidget):
             box = (min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
             self.box, self.landmarks, self.window_rect = box, [], None
             self.box_drawn.emit(box)
-        elif self.box is not None and len(self.landmarks) < len(LANDMARK_NAMES):
+        elif self.box is not None and len(self.landmarks) < self.max_landmarks:
             self.landmarks.append(self.widget_to_photo(end))
             self.landmark_added.emit(len(self.landmarks) - 1)
         self.update()
@@ -159,7 +163,7 @@ class PhotoMarkupWidget(QWidget):
         p.fillRect(self.rect(), QColor(70, 70, 70))
         if self.image is None:
             p.setPen(QColor(220, 220, 220))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No photo selected")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             p.end()
             return
         k, ox, oy = self._fit()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QImageReader, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.errors import UserError
-from wbsdesk.gui.photo_box import PhotoBoxWidget
+from wbsdesk.gui.crop_canvas import PhotoMarkupWidget, load_upright
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.studies_view import fill_table, fit_height, make_table
@@ -86,7 +86,8 @@ class ScreeningWidget(QWidget):
         for b in (self.open_button, self.score_button, self.save_button, self.clear_button):
             top.addWidget(b)
 
-        self.canvas = PhotoBoxWidget()
+        self.canvas = PhotoMarkupWidget(interactive=True, max_landmarks=0,
+                                        placeholder="Open a photo to score it")
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.ensemble_label = QLabel()
@@ -128,7 +129,7 @@ class ScreeningWidget(QWidget):
         self.score_button.clicked.connect(self.score)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.clear_button.clicked.connect(self.clear)
-        self.canvas.box_changed.connect(self._update_buttons)
+        self.canvas.box_drawn.connect(lambda _box: self._update_buttons())
         self.reload(study)
 
     # -- study and run ---------------------------------------------------------------------
@@ -167,15 +168,13 @@ class ScreeningWidget(QWidget):
 
     def open_photo(self, path: Path) -> bool:
         """Show the photo (upright) and score it; ``False`` if it cannot be read."""
-        reader = QImageReader(str(path))
-        reader.setAutoTransform(True)  # EXIF orientation, as the aligner applies it
-        image = reader.read()
-        if image.isNull():
-            self.message.setText(f"<b>Cannot read {Path(path).name}:</b> "
-                                 f"{reader.errorString()}")
+        try:  # upright (EXIF orientation, as the aligner applies it); box in full-size pixels
+            image, full_size = load_upright(Path(path))
+        except OSError as exc:
+            self.message.setText(f"<b>Cannot read {Path(path).name}:</b> {exc}")
             return False
         self.photo = Path(path)
-        self.canvas.set_image(image)
+        self.canvas.set_photo(image, full_size)
         self._show_result(None)
         self.score()
         return True
@@ -185,7 +184,7 @@ class ScreeningWidget(QWidget):
         run = self.run_combo.currentText()
         if self.photo is None or not run or self.job is not None:
             return None
-        box = self.canvas.box()
+        box = self.canvas.box
         job = ThreadJob(screen_photo, self._ws.root, self.study, self.photo, run=run,
                         box=list(box) if box else None, device="auto", title="Screening")
         job.succeeded.connect(self._on_scored)
@@ -269,7 +268,7 @@ class ScreeningWidget(QWidget):
         has_run = bool(self.run_combo.currentText())
         self.open_button.setEnabled(idle and has_run)
         self.score_button.setEnabled(idle and has_run and self.photo is not None)
-        self.score_button.setText("Score with this box" if self.canvas.box() else "Score")
+        self.score_button.setText("Score with this box" if self.canvas.box else "Score")
         self.save_button.setEnabled(idle and self.result is not None)
         self.clear_button.setEnabled(idle and self.photo is not None)
 
@@ -299,7 +298,7 @@ class ScreeningWidget(QWidget):
     def clear(self) -> None:
         """Forget the photo and its result."""
         self.photo = None
-        self.canvas.set_image(None)
+        self.canvas.set_photo(None, (1, 1))
         self._show_result(None)
         self.message.setText("Open a photo from outside the study to score it.")
 
@@ -330,7 +329,7 @@ def show_example(view: ScreeningWidget, study: str, folder: Path, *, seed: int =
     view.open_photo(path)
     view.wait_until_done()
     if view.result is None:
-        view.canvas.set_box(tuple(float(v) for v in face.bbox))
+        view.canvas.set_markup(face.bbox, [])
         view.score()
         view.wait_until_done()
     return view.result is not None
