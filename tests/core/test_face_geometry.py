@@ -172,3 +172,73 @@ def test_choose_face_rules():
     assert choice.reasons == ("face_too_small",)
     assert set(geo.REASON_CODES) == {"no_face", "low_confidence", "multiple_faces",
                                      "face_too_small"}
+
+
+def _enclosing_radius(vectors: np.ndarray) -> float:
+    """Textbook minimum enclosing circle by brute force over pairs and triples."""
+    pts = [np.asarray(v, float) for v in vectors]
+    candidates = []
+    for i in range(len(pts)):
+        for j in range(i + 1, len(pts)):
+            candidates.append(((pts[i] + pts[j]) / 2, np.linalg.norm(pts[i] - pts[j]) / 2))
+            for k in range(j + 1, len(pts)):
+                (ax, ay), (bx, by), (cx, cy) = pts[i], pts[j], pts[k]
+                d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
+                if abs(d) < 1e-12:
+                    continue
+                ux = ((ax**2 + ay**2) * (by - cy) + (bx**2 + by**2) * (cy - ay)
+                      + (cx**2 + cy**2) * (ay - by)) / d
+                uy = ((ax**2 + ay**2) * (cx - bx) + (bx**2 + by**2) * (ax - cx)
+                      + (cx**2 + cy**2) * (bx - ax)) / d
+                centre = np.array([ux, uy])
+                candidates.append((centre, np.linalg.norm(pts[i] - centre)))
+    return min(r for c, r in candidates
+               if all(np.linalg.norm(p - c) <= r + 1e-9 for p in pts))
+
+
+def _worst_error_at(src: np.ndarray, dst: np.ndarray, a: float, b: float) -> float:
+    """Best worst-case error for a fixed rotation-scale (a, b): the translation is free."""
+    rot = np.array([[a, -b], [b, a]])
+    return _enclosing_radius(dst - src @ rot.T)
+
+
+def test_minimax_similarity_hand_worked_case_beats_least_squares():
+    # two points fixed on the x axis, a third lifted by h: the best any similarity can do
+    # is to split the lift (h / 2), while least squares moves only a third (max 2h / 3)
+    src = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    dst = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 3.0]])
+    matrix, error = geo.minimax_similarity(src, dst)
+    assert error == pytest.approx(1.5, abs=1e-6)
+    np.testing.assert_allclose(matrix, [[1, 0, 0], [0, 1, 1.5]], atol=1e-5)
+    least = geo.estimate_similarity(src, dst)
+    assert np.linalg.norm(geo.apply_affine(least, src) - dst, axis=1).max() == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_minimax_similarity_matches_a_brute_force_reference(seed):
+    rng = np.random.default_rng(seed)
+    src = geo.canonical_landmarks(224) + rng.normal(0, 4, (5, 2))
+    dst = geo.canonical_landmarks(224)
+    matrix, error = geo.minimax_similarity(src, dst)
+    a, b = matrix[0, 0], matrix[1, 0]
+    # its own error is what it says, and its translation is the enclosing circle's centre
+    assert error == pytest.approx(np.linalg.norm(geo.apply_affine(matrix, src) - dst,
+                                                 axis=1).max(), abs=1e-9)
+    assert error == pytest.approx(_worst_error_at(src, dst, a, b), abs=1e-5)
+    # no rotation-scale on a grid around it does better (the problem is convex)
+    for da in np.linspace(-0.02, 0.02, 9):
+        for db in np.linspace(-0.02, 0.02, 9):
+            assert _worst_error_at(src, dst, a + da, b + db) >= error - 1e-5
+    least = geo.estimate_similarity(src, dst)
+    assert error <= np.linalg.norm(geo.apply_affine(least, src) - dst, axis=1).max() + 1e-12
+
+
+def test_minimax_similarity_is_exact_when_a_similarity_fits():
+    rng = np.random.default_rng(3)
+    src = rng.normal(0, 50, (5, 2))
+    angle = 0.3
+    truth = np.array([[2 * math.cos(angle), -2 * math.sin(angle), 7],
+                      [2 * math.sin(angle), 2 * math.cos(angle), -4]])
+    matrix, error = geo.minimax_similarity(src, geo.apply_affine(truth, src))
+    assert error < 1e-6
+    np.testing.assert_allclose(matrix, truth, atol=1e-6)
