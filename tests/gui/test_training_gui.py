@@ -187,3 +187,37 @@ def test_closing_the_window_asks_and_then_cancels_training(qtbot, tiny, window, 
     w.close()
     assert not w.isVisible() and not panel.running()
     assert tiny.store.run(panel.run_name).status == "cancelled"
+
+
+def test_a_run_trained_by_another_process_cannot_be_resumed_here(qtbot, tiny, window):
+    from wbsdesk.services.run_lock import RunLock
+
+    study = tiny.store.study("t")
+    run_dir = tiny.root / "runs" / "t-cli"
+    run_dir.mkdir(parents=True)
+    with tiny.store.atomic():
+        run_id = tiny.store.insert_run(
+            study.id, name="t-cli", run_dir="runs/t-cli", archs=["resnet18"],
+            protocol_json="{}", spec={"epochs": 2}, seed=7, device="cpu",
+            versions={}, weights={}, demo=False)
+        tiny.store.set_run_status(run_id, "running")
+    w = window
+    cli_process = RunLock(run_dir, "t-cli")  # as `wbsdesk train` holds it while it trains
+    cli_process.acquire()
+    try:
+        assert w.open_view("Training")
+        tv = w.training
+        assert tv.runs_table.item(0, 1).text() == "running in another process"
+        assert not tv.resume_button.isEnabled()
+        assert "another process" in tv.details_label.text()
+        w.open_view("Studies")
+        assert not w.studies.resume_button.isEnabled()
+    finally:
+        cli_process.release()
+    # the other process died without finishing: now it is an interrupted, resumable run
+    w.open_view("Training")
+    tv.refresh_runs()
+    assert tv.runs_table.item(0, 1).text() == "interrupted (resumable)"
+    assert tv.resume_button.isEnabled()
+    w.open_view("Studies")
+    assert w.studies.resume_button.isEnabled()

@@ -75,6 +75,41 @@ def test_cancel_leaves_a_resumable_run_equal_to_an_unbroken_one(tiny):
         training.train(ws, "t", resume=rep.run)
 
 
+def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_path):
+    from wbsdesk.services.run_lock import RunLock
+
+    ws = tiny
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        training.train(ws, "t", deterministic=True, cancel=token,
+                       progress=lambda p: token.cancel())
+    (run,) = training.list_runs(ws, "t")
+    row = ws.store.run(run["run"])
+    # another process resumes it: it holds the run's lock and has marked it running
+    other = RunLock(ws.root / row.run_dir, row.name)
+    other.acquire()
+    try:
+        with ws.store.atomic():
+            ws.store.set_run_status(row.id, "running")
+        (info,) = training.list_runs(ws, "t")
+        assert info["in_use"] and training.run_is_training(ws, row.name)
+        assert training.latest_resumable_run(ws, "t") is None
+        with pytest.raises(UserError, match="being trained by another process"):
+            training.train(ws, "t", resume=row.name, deterministic=True)
+        out = CliRunner().invoke(cli, ["--workspace", str(ws.root), "runs", "t"])
+        assert "interrupted" not in out.output and "running" in out.output
+    finally:
+        other.release()
+    # once that process is gone, the run reads as interrupted and resumes
+    (info,) = training.list_runs(ws, "t")
+    assert info["status"] == "running" and not info["in_use"]
+    out = CliRunner().invoke(cli, ["--workspace", str(ws.root), "runs", "t"])
+    assert "interrupted (resumable)" in out.output
+    assert training.latest_resumable_run(ws, "t") == row.name
+    rep = training.train(ws, "t", resume=row.name, deterministic=True)
+    assert rep.status == "finished" and not training.run_is_training(ws, row.name)
+
+
 def test_training_refuses_photos_that_are_not_ready(tiny):
     ws = tiny
     faces.exclude_subject(ws, "t", "DEMO-001", reason=None)  # no-op: keeps everyone included

@@ -68,11 +68,18 @@ def runs_cmd(obj: Ctx, name: str, as_json: bool) -> None:
             click.echo(f"No runs yet. Start one with 'wbsdesk train {name}'.")
             return
         table(["run", "status", "archs", "epochs", "folds done", "device", "started"],
-              [[r["run"] + (" (demo)" if r["demo"] else ""), r["status"], ",".join(r["archs"]),
+              [[r["run"] + (" (demo)" if r["demo"] else ""), _status(r), ",".join(r["archs"]),
                 r["epochs"], f"{r['folds_done']}/{r['folds_total']}", r["device"],
                 r["started_at"][:19]] for r in rows])
 
     emit(rows, as_json, render)
+
+
+def _status(row: dict) -> str:
+    """A run's status as the user should read it."""
+    if row["status"] == "running":
+        return "running" if row["in_use"] else "interrupted (resumable)"
+    return row["status"]
 
 
 @cli.group("weights")

@@ -183,7 +183,7 @@ class TrainingViewWidget(QWidget):
     def _status_text(self, r: dict[str, Any]) -> str:
         status = r["status"]
         if status == "running" and not (self.panel.running() and self.panel.run_name == r["run"]):
-            return "interrupted (resumable)"
+            return "running in another process" if r["in_use"] else "interrupted (resumable)"
         if status in ("cancelled", "failed"):
             return f"{status} (resumable)"
         return status
@@ -206,7 +206,7 @@ class TrainingViewWidget(QWidget):
         busy = self.panel.running()
         info = self._selected_info()
         self.new_button.setEnabled(bool(self.study) and not busy)
-        self.resume_button.setEnabled(not busy and info is not None
+        self.resume_button.setEnabled(not busy and info is not None and not info["in_use"]
                                       and info["status"] in training.RESUMABLE_STATUSES)
         self.study_combo.setEnabled(not busy)
         self.study_combo.setToolTip("Wait for the running training to end" if busy else "")
@@ -227,6 +227,9 @@ class TrainingViewWidget(QWidget):
         what = {"finished": "Finished", "cancelled": "Cancelled: press Resume to continue it",
                 "failed": "Failed: press Resume to try again from its last epoch",
                 "running": "Interrupted: press Resume to continue it"}[info["status"]]
+        if info["in_use"]:
+            what = ("Being trained by another process (for example the command line); "
+                    "Resume is possible once it stops")
         demo = " · the demo's quick run (not a result)" if info["demo"] else ""
         self.details_label.setText(
             f"<b>{run}</b> — {what}. {', '.join(info['archs'])}, {info['epochs']} epochs "

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wbsdesk import __version__
 from wbsdesk.config import ensure_private_dir
@@ -21,9 +21,13 @@ from wbsdesk.core.jobs import CancelToken, ProgressFn, no_progress
 from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.services.faces import require_faces_ok
 from wbsdesk.services.photos import sha256_file
+from wbsdesk.services.run_lock import RunLock, run_in_use
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace, open_workspace
 from wbsdesk.store.runs import RunRow
+
+if TYPE_CHECKING:  # torch stays out of processes that only list runs (the GUI)
+    from wbsdesk.ml.cv import CVSpec, CVSummary
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,7 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
     progress, cancel : keyword-only
         The job contract; a cancelled run stays resumable.
     """
-    from wbsdesk.ml.cv import CVSpec, run_cv
+    from wbsdesk.ml.cv import CVSpec
     from wbsdesk.ml.weights import require_weights
 
     t0 = time.perf_counter()
@@ -153,8 +157,14 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
             raise UserError(f"the photos, labels or folds of {name!r} changed since run "
                             f"{resume!r} started; it cannot be resumed",
                             hint="start a new run instead")
-        with ws.store.atomic():
-            ws.store.set_run_status(row.id, "running")
+        lock = RunLock(spec.run_dir, row.name)
+        lock.acquire()  # refuses while another process trains this run
+        try:
+            with ws.store.atomic():
+                ws.store.set_run_status(row.id, "running")
+        except BaseException:
+            lock.release()
+            raise
         run_id, run_name = row.id, row.name
     else:
         training = study.protocol.training
@@ -180,14 +190,45 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
         for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
             stored.pop(key)
         hashes = {a: sha256_file(p) for a, p in weight_files.items()}
-        with ws.store.atomic():
-            run_id = ws.store.insert_run(
-                study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
-                archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
-                seed=spec.seed, device=device, versions=_versions(), weights=hashes, demo=demo)
-            ws.store.audit(study.id, "train_start", {"run": run_name, "archs": chosen,
-                                                     "epochs": spec.epochs, "init": init})
+        lock = RunLock(run_dir, run_name)
+        lock.acquire()
+        try:
+            with ws.store.atomic():
+                run_id = ws.store.insert_run(
+                    study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
+                    archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
+                    seed=spec.seed, device=device, versions=_versions(), weights=hashes,
+                    demo=demo)
+                ws.store.audit(study.id, "train_start", {"run": run_name, "archs": chosen,
+                                                         "epochs": spec.epochs, "init": init})
+        except BaseException:
+            lock.release()
+            raise
     log.info("training run %s of %s: %s", run_name, name, ", ".join(spec.archs))
+    try:
+        summary = _train_and_import(ws, study, run_id, run_name, spec, data,
+                                    progress=progress, cancel=cancel)
+    finally:
+        lock.release()
+    n = summary.folds_imported
+    return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
+                       archs=list(spec.archs), device=summary.cv.plan.device, folds_imported=n,
+                       seconds=round(time.perf_counter() - t0, 1),
+                       summary=summary.cv.as_dict())
+
+
+@dataclass(frozen=True)
+class _Trained:
+    cv: CVSummary
+    folds_imported: int
+
+
+def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, spec: CVSpec,
+                      data: TrainingData, *, progress: ProgressFn,
+                      cancel: CancelToken) -> _Trained:
+    """Train, import the finished folds and set the run's final status."""
+    from wbsdesk.ml.cv import run_cv
+
     try:
         summary = run_cv(spec, progress=progress, cancel=cancel)
     except Cancelled:
@@ -195,7 +236,7 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "cancelled")
         log.info("run %s cancelled; resume with 'wbsdesk train %s --resume %s'", run_name,
-                 name, run_name)
+                 study.name, run_name)
         raise
     except BaseException:
         import_finished_folds(ws, run_id, spec.run_dir, data)
@@ -206,9 +247,7 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
     with ws.store.atomic():
         ws.store.set_run_status(run_id, "finished", device=summary.plan.device)
         ws.store.audit(study.id, "train_finish", {"run": run_name, "folds": n})
-    return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
-                       archs=list(spec.archs), device=summary.plan.device, folds_imported=n,
-                       seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
+    return _Trained(summary, n)
 
 
 def new_run_name(ws: Workspace, name: str) -> str:
@@ -274,14 +313,25 @@ RESUMABLE_STATUSES = frozenset({"cancelled", "failed", "running"})
 
 
 def latest_resumable_run(ws: Workspace, name: str) -> str | None:
-    """The newest run of study ``name`` that is not finished (None if there is none)."""
+    """The newest run of study ``name`` that is not finished and that no process is
+    training now (None if there is none)."""
     runs = [r for r in ws.store.runs(load_study(ws, name).id)
-            if r.status in RESUMABLE_STATUSES]
+            if r.status in RESUMABLE_STATUSES and not run_in_use(ws.root / r.run_dir)]
     return runs[-1].name if runs else None
 
 
+def run_is_training(ws: Workspace, run: str) -> bool:
+    """Whether some process (this one or another) is training run ``run`` right now."""
+    row = ws.store.run(run)
+    return row is not None and run_in_use(ws.root / row.run_dir)
+
+
 def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
-    """A study's runs with their status and how many folds have finished."""
+    """A study's runs with their status and how many folds have finished.
+
+    ``in_use`` is True while some process holds the run's training lock (a ``running`` run
+    without it was interrupted and can be resumed).
+    """
     study = load_study(ws, name)
     out = []
     for r in ws.store.runs(study.id):
@@ -289,7 +339,8 @@ def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
         out.append({"run": r.name, "status": r.status, "archs": r.archs,
                     "epochs": r.spec.get("epochs"), "folds_done": len(folds),
                     "folds_total": len(r.archs) * study.protocol.folds.k, "device": r.device,
-                    "demo": r.demo, "started_at": r.started_at, "finished_at": r.finished_at})
+                    "demo": r.demo, "started_at": r.started_at, "finished_at": r.finished_at,
+                    "in_use": r.status == "running" and run_in_use(ws.root / r.run_dir)})
     return out
 
 
