@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import time
+from pathlib import Path
 
 from wbsdesk.core.jobs import Progress
 from wbsdesk.errors import UserError
@@ -31,3 +34,28 @@ def polite_wait(*, progress, cancel):
 
 def ignore_cancel(*, progress, cancel):
     time.sleep(60)
+
+
+def ignore_cancel_then_clean_up(path, *, progress, cancel):
+    """Ignores the polite cancel, but its clean-up must run when it is stopped."""
+    try:
+        time.sleep(60)
+    finally:
+        Path(path).write_text("cleaned up", encoding="utf-8")
+
+
+def ignore_everything(*, progress, cancel):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    progress(Progress(0, 1, "deaf"))
+    time.sleep(60)
+
+
+def _square(x):
+    return x * x
+
+
+def use_a_worker_pool(*, progress, cancel):
+    """Starts processes of its own, as whole-study alignment does."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        return sum(pool.map(_square, range(4)))

@@ -7,6 +7,8 @@ or ``("error", JobFailure)``.
 
 from __future__ import annotations
 
+import signal
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,10 +43,23 @@ class SharedCancelToken(CancelToken):
         self._event = event
 
 
+def _cancel_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (the parent's forced stop) becomes a cancel at the next Python line.
+
+    The job's own clean-up then runs as for a polite cancel: a training run keeps its last
+    checkpoint and is marked cancelled (resumable), an alignment pool shuts its workers
+    down, and open store transactions roll back.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    raise Cancelled()
+
+
 def run_in_child(fn: Callable[..., Any], args: tuple, kwargs: dict, queue: Any,
                  cancel_event: Any) -> None:
     """Entry point of a job process (must stay importable for the spawn start method)."""
     token = SharedCancelToken(cancel_event)
+    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+        signal.signal(signal.SIGTERM, _cancel_on_sigterm)
 
     def progress(p: Progress) -> None:
         queue.put(("progress", p))

@@ -9,14 +9,19 @@ sets a flag and never blocks. The owner keeps the job object until ``finished``.
   job that needs the database opens its own workspace (one connection per thread).
 - :class:`ProcessJob`: training, whole-study alignment, batch inference. Runs in a
   ``spawn`` process, reports through a queue drained by a timer, and is terminated when it
-  ignores a polite cancel for ``grace_s`` seconds.
+  ignores a polite cancel for ``grace_s`` seconds (SIGTERM, which the child turns into a
+  cancel so its clean-up runs), then killed after another ``grace_s``. Job processes are
+  not daemonic, so a job may start worker processes of its own (alignment uses a pool);
+  any still running when the GUI exits are stopped the same way at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import queue as queue_module
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +32,29 @@ from wbsdesk.errors import Cancelled
 from wbsdesk.gui.process_entry import JobFailure, run_in_child
 
 log = logging.getLogger(__name__)
+
+#: Job processes started and not yet reaped; stopped at interpreter exit (see below).
+_LIVE_PROCESSES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def stop_process(proc: Any, grace_s: float) -> None:
+    """Terminate ``proc`` (SIGTERM: a forced cancel), then kill it if it has not ended."""
+    if not proc.is_alive():
+        return
+    proc.terminate()
+    proc.join(grace_s)
+    if proc.is_alive():
+        log.warning("job process %s ignored SIGTERM; killing it", proc.pid)
+        proc.kill()
+        proc.join(grace_s)
+
+
+@atexit.register
+def _stop_live_processes() -> None:
+    # Registered after multiprocessing's own exit hook, so it runs first: that hook joins
+    # non-daemonic children and would otherwise wait for a job to finish on its own.
+    for proc in list(_LIVE_PROCESSES):
+        stop_process(proc, 5.0)
 
 
 class _JobSignals(QObject):
@@ -170,10 +198,11 @@ class ProcessJob(_JobSignals):
         fn, args, kwargs = self._call
         self._queue = self._ctx.Queue()
         self._cancel_event = self._ctx.Event()
-        self._proc = self._ctx.Process(target=run_in_child, daemon=True,
+        self._proc = self._ctx.Process(target=run_in_child, daemon=False,
                                        args=(fn, args, kwargs, self._queue, self._cancel_event))
         self.started.emit()
         self._proc.start()
+        _LIVE_PROCESSES.add(self._proc)
         log.info("started job %r in process %s", self.title, self._proc.pid)
         self._timer.start()
 
@@ -201,6 +230,14 @@ class ProcessJob(_JobSignals):
             log.warning("job %r ignored cancel; terminating process %s", self.title,
                         self._proc.pid)
             self._proc.terminate()
+            QTimer.singleShot(self._grace_ms, self._on_terminate_expired)
+
+    @Slot()
+    def _on_terminate_expired(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            log.warning("job %r ignored SIGTERM; killing process %s", self.title,
+                        self._proc.pid)
+            self._proc.kill()
 
     def _drain(self) -> None:
         while True:

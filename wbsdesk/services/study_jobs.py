@@ -57,14 +57,16 @@ def import_job(root: str | Path, study: str, manifest: str | Path,
         return ImportOutcome(report, studies.folds(ws, study))
 
 
-def align_job(root: str | Path, study: str, *, force: bool = False, progress: ProgressFn,
+def align_job(root: str | Path, study: str, *, force: bool = False,
+              workers: int | None = None, progress: ProgressFn,
               cancel: CancelToken) -> faces.AlignSummary:
-    """Align a study's faces in this process (one worker: a job process may not fork more).
+    """Align a study's faces, with a pool of worker processes as ``wbsdesk align`` does.
 
     Each photo is committed when done, so a cancelled run resumes where it stopped.
+    ``workers`` defaults to :func:`~wbsdesk.services.faces.align_study`'s choice.
     """
     with open_workspace(root) as ws:
-        return faces.align_study(ws, study, force=force, workers=1, progress=progress,
+        return faces.align_study(ws, study, force=force, workers=workers, progress=progress,
                                  cancel=cancel)
 
 
