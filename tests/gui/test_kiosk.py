@@ -28,7 +28,9 @@ def test_reader_mode_cannot_open_admin_views_without_the_passphrase(qtbot, ws, m
     assert w.current_view == "lock" and asked and not any(asked)
     monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, first_time: "guess")
     assert w.open_view("Reading") is False and w.current_view == "lock"
-    assert w.findChildren(ErrorDialog)[-1].text() == "That is not the admin passphrase."
+    refused = w.findChildren(ErrorDialog)[-1]
+    assert refused.text() == "That is not the admin passphrase."
+    assert "wbsdesk admin forget-passphrase" in refused.informativeText()
     monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, first_time: "open sesame")
     assert w.open_view("Reading") is True and w.current_view == "Reading"
     w.lock()

@@ -231,7 +231,10 @@ class MainWindow(QMainWindow):
             if first:
                 admin.set_passphrase(self.ws, entered)
             elif not admin.verify_passphrase(self.ws, entered):
-                self.show_error(UserError("That is not the admin passphrase."))
+                self.show_error(UserError(
+                    "That is not the admin passphrase.",
+                    hint="The study lead can change it with 'wbsdesk admin passphrase', or "
+                         "remove a forgotten one with 'wbsdesk admin forget-passphrase'."))
                 return False
         except UserError as exc:
             self.show_error(exc)

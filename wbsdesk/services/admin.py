@@ -75,3 +75,24 @@ def verify_passphrase(ws: Workspace, attempt: str) -> bool:
     if not ok:
         log.info("wrong admin passphrase entered")
     return ok
+
+
+def forget_passphrase(ws: Workspace) -> bool:
+    """Remove the admin passphrase (audited); the next admin view asks for a new one.
+
+    For a study lead who has forgotten it. Only someone who can already open the
+    workspace's files (they are private to its owner) can call this, and the passphrase
+    does not protect those files: it keeps a reading kiosk's physician out of the admin
+    views.
+
+    Returns
+    -------
+    bool
+        Whether a passphrase was set.
+    """
+    with ws.store.atomic():
+        removed = ws.store.delete_setting(SETTING_KEY)
+        if removed:
+            ws.store.audit(None, "forget_admin_passphrase", {})
+    log.info("admin passphrase %s", "removed" if removed else "was not set")
+    return removed

@@ -216,6 +216,10 @@ class ReadingRepo:
         row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
+    def delete_setting(self, key: str) -> bool:
+        """Remove a setting; whether it was there."""
+        return self.db.execute("DELETE FROM settings WHERE key = ?", [key]).rowcount > 0
+
     def set_setting(self, key: str, value: str) -> None:
         """Store (or replace) a setting."""
         self.db.execute("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
