@@ -12,8 +12,13 @@ normalisation), loss and optimiser; only the pipeline differs:
   plan :func:`wbsdesk.ml.train.plan_execution` picks (channels_last; bf16 autocast where
   the hardware runs it natively).
 
-Rounds alternate naive/engine so a change in machine load hits both alike. Prints ONE JSON
-line. Usage::
+A third timing, **model only**, steps the engine's model on one fixed, ready batch (no data
+work at all). ``ceiling_ratio`` = model only / naive is the most that any data pipeline could
+gain over the naive loop on this device: when it is below the goal, the goal needs faster
+arithmetic (bf16, a GPU), not a better pipeline.
+
+Rounds alternate naive/engine/model-only so a change in machine load hits all alike. Prints
+ONE JSON line. Usage::
 
     python benchmarks/train_throughput.py [--archs resnet18,mobilenet_v2] [--steps 3]
 """
@@ -139,6 +144,39 @@ def engine_images_per_second(arch: str, images: torch.Tensor, labels: list[int],
     return n_img / (time.perf_counter() - t0)
 
 
+def model_only_images_per_second(arch: str, labels: list[int], *, px: int, batch: int,
+                                 steps: int, plan) -> float:
+    """The engine's model and plan stepping on one fixed, ready batch: no data work at all.
+
+    No data pipeline can make training faster than this, so ``model_only / naive`` is the
+    most any engine can gain over the naive loop on this device.
+    """
+    model = build_model(arch).to(plan.device, memory_format=(
+        torch.channels_last if plan.channels_last else torch.contiguous_format))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    crit = nn.CrossEntropyLoss()
+    x = torch.randn(batch, 3, px, px, device=plan.device)
+    if plan.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.as_tensor([labels[i % len(labels)] for i in range(batch)], device=plan.device)
+    model.train()
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            with torch.autocast(plan.device, dtype=torch.bfloat16, enabled=plan.bf16):
+                loss = crit(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    run(1)
+    _sync(plan.device)
+    t0 = time.perf_counter()
+    run(steps)
+    _sync(plan.device)
+    return steps * batch / (time.perf_counter() - t0)
+
+
 def _sync(device: str) -> None:
     if device == "cuda":
         torch.cuda.synchronize()
@@ -169,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict:
         images = decode_crops(paths, size=args.px).to(plan.device)
         decode_s = time.perf_counter() - t0
         for arch in args.archs.split(","):
-            naive_t = engine_t = 0.0
+            naive_t = engine_t = bare_t = 0.0
             n = args.steps * args.batch
             for r in range(args.rounds):
                 ips = naive_images_per_second(arch, paths, labels, px=args.px,
@@ -179,12 +217,19 @@ def main(argv: list[str] | None = None) -> dict:
                 ips = engine_images_per_second(arch, images, labels, px=args.px,
                                                batch=args.batch, steps=args.steps, plan=plan)
                 engine_t += n / ips
-                log.info("%s round %d: naive %.2f img/s, engine %.2f img/s", arch, r + 1,
-                         n * (r + 1) / naive_t, n * (r + 1) / engine_t)
+                ips = model_only_images_per_second(arch, labels, px=args.px, batch=args.batch,
+                                                   steps=args.steps, plan=plan)
+                bare_t += n / ips
+                log.info("%s round %d: naive %.2f img/s, engine %.2f img/s, model only "
+                         "%.2f img/s", arch, r + 1, n * (r + 1) / naive_t,
+                         n * (r + 1) / engine_t, n * (r + 1) / bare_t)
             naive = n * args.rounds / naive_t
             engine = n * args.rounds / engine_t
+            bare = n * args.rounds / bare_t
             results[arch] = {"engine_img_s": round(engine, 2), "naive_img_s": round(naive, 2),
-                             "ratio": round(engine / naive, 3)}
+                             "ratio": round(engine / naive, 3),
+                             "model_only_img_s": round(bare, 2),
+                             "ceiling_ratio": round(bare / naive, 3)}
     out = {"benchmark": "train_throughput", "device": plan.device,
            "cpu": platform.processor() or platform.machine(),
            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
