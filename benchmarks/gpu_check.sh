@@ -22,6 +22,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 "$PY" -c 'import torch, torchvision, sys; print(sys.version.split()[0], torch.__version__, torchvision.__version__, torch.cuda.get_device_name())'
 step throughput ${THROUGHPUT_LIMIT:-110} benchmarks/train_throughput.py --device cuda --archs $ARCHS \
   --steps 20 --rounds 2 --images 64 --naive-workers 8
+# Fold-batched training (wbsdesk/ml/stacked.py): do the 5 folds of one architecture as one
+# grouped model beat 5 models in turn? Not yet used by the engine; this decides whether to.
+step fold_batched ${FOLD_BATCHED_LIMIT:-240} benchmarks/fold_batched.py --device cuda \
+  --archs resnet18,mobilenet_v2,resnet34,vgg16 --steps 30 --verify
 step protocol_e10 ${E10_LIMIT:-100} benchmarks/paper_protocol.py --device cuda --epochs 10
 [ "${QUICK:-0}" = 1 ] && exit 0
 # Folds in 5 processes side by side: paid x1.8 with per-image augmentation, lost with the
