@@ -6,6 +6,7 @@ module imports each finished fold into the store in one transaction, idempotentl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import platform
@@ -142,91 +143,72 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
     cancel = cancel or CancelToken()
     study = load_study(ws, name)
     data = training_data(ws, study)
-    if resume is not None:
-        row = ws.store.run(resume)
-        if row is None or row.study_id != study.id:
-            raise UserError(f"no run named {resume!r} for study {name!r}",
-                            hint=f"see 'wbsdesk runs {name}'")
-        if row.status == "finished":
-            raise UserError(f"run {resume!r} is already finished")
-        stored = {k: v for k, v in row.spec.items() if k != "data_sha256"}
-        spec = CVSpec(**{**stored, "photo_ids": data.photo_ids,
-                         "crop_paths": data.crop_paths, "labels": data.labels,
-                         "folds": data.folds, "run_dir": ws.root / row.run_dir})
-        if spec.data_fingerprint() != row.spec.get("data_sha256"):
-            raise UserError(f"the photos, labels or folds of {name!r} changed since run "
-                            f"{resume!r} started; it cannot be resumed",
-                            hint="start a new run instead")
-        lock = RunLock(spec.run_dir, row.name)
-        lock.acquire()  # refuses while another process trains this run
-        try:
+    # The run's lock is held from here until training has ended, however it ends.
+    with contextlib.ExitStack() as hold:
+        if resume is not None:
+            row = ws.store.run(resume)
+            if row is None or row.study_id != study.id:
+                raise UserError(f"no run named {resume!r} for study {name!r}",
+                                hint=f"see 'wbsdesk runs {name}'")
+            if row.status == "finished":
+                raise UserError(f"run {resume!r} is already finished")
+            stored = {k: v for k, v in row.spec.items() if k != "data_sha256"}
+            spec = CVSpec(**{**stored, "photo_ids": data.photo_ids,
+                             "crop_paths": data.crop_paths, "labels": data.labels,
+                             "folds": data.folds, "run_dir": ws.root / row.run_dir})
+            if spec.data_fingerprint() != row.spec.get("data_sha256"):
+                raise UserError(f"the photos, labels or folds of {name!r} changed since run "
+                                f"{resume!r} started; it cannot be resumed",
+                                hint="start a new run instead")
+            # refused (UserError) while another process trains this run
+            hold.enter_context(RunLock(spec.run_dir, row.name))
             with ws.store.atomic():
                 ws.store.set_run_status(row.id, "running")
-        except BaseException:
-            lock.release()
-            raise
-        run_id, run_name = row.id, row.name
-    else:
-        training = study.protocol.training
-        init = weights or training.init
-        if init not in ("imagenet", "none"):
-            raise UserError(f"--weights must be 'imagenet' or 'none', not {init!r}")
-        chosen = list(archs or training.architectures)
-        weight_files = require_weights(chosen) if init == "imagenet" else {}
-        run_name = run_name or new_run_name(ws, name)
-        if ws.store.run(run_name) is not None:
-            raise UserError(f"a run named {run_name!r} exists already")
-        run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
-        options: dict[str, Any] = {"archs": tuple(chosen), "device": device,
-                                   "deterministic": deterministic,
-                                   "checkpoint_seconds": CHECKPOINT_SECONDS}
-        if epochs is not None:
-            options["epochs"] = epochs
-        spec = CVSpec.from_protocol(
-            training, study.protocol.augmentation, run_dir=run_dir,
-            photo_ids=data.photo_ids, crop_paths=data.crop_paths, labels=data.labels,
-            folds=data.folds, weights_dir="default" if init == "imagenet" else None, **options)
-        stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
-        for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
-            stored.pop(key)
-        hashes = {a: sha256_file(p) for a, p in weight_files.items()}
-        lock = RunLock(run_dir, run_name)
-        lock.acquire()
-        try:
+            run_id, run_name = row.id, row.name
+        else:
+            training = study.protocol.training
+            init = weights or training.init
+            if init not in ("imagenet", "none"):
+                raise UserError(f"--weights must be 'imagenet' or 'none', not {init!r}")
+            chosen = list(archs or training.architectures)
+            weight_files = require_weights(chosen) if init == "imagenet" else {}
+            run_name = run_name or new_run_name(ws, name)
+            if ws.store.run(run_name) is not None:
+                raise UserError(f"a run named {run_name!r} exists already")
+            run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
+            options: dict[str, Any] = {"archs": tuple(chosen), "device": device,
+                                       "deterministic": deterministic,
+                                       "checkpoint_seconds": CHECKPOINT_SECONDS}
+            if epochs is not None:
+                options["epochs"] = epochs
+            spec = CVSpec.from_protocol(
+                training, study.protocol.augmentation, run_dir=run_dir,
+                photo_ids=data.photo_ids, crop_paths=data.crop_paths, labels=data.labels,
+                folds=data.folds, weights_dir="default" if init == "imagenet" else None, **options)
+            stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
+            for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
+                stored.pop(key)
+            hashes = {a: sha256_file(p) for a, p in weight_files.items()}
+            hold.enter_context(RunLock(run_dir, run_name))
             with ws.store.atomic():
                 run_id = ws.store.insert_run(
                     study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
                     archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
-                    seed=spec.seed, device=device, versions=_versions(), weights=hashes,
-                    demo=demo)
+                    seed=spec.seed, device=device, versions=_versions(), weights=hashes, demo=demo)
                 ws.store.audit(study.id, "train_start", {"run": run_name, "archs": chosen,
                                                          "epochs": spec.epochs, "init": init})
-        except BaseException:
-            lock.release()
-            raise
-    log.info("training run %s of %s: %s", run_name, name, ", ".join(spec.archs))
-    try:
-        summary = _train_and_import(ws, study, run_id, run_name, spec, data,
-                                    progress=progress, cancel=cancel)
-    finally:
-        lock.release()
-    n = summary.folds_imported
+        log.info("training run %s of %s: %s", run_name, name, ", ".join(spec.archs))
+        summary, n = _train_and_import(ws, study, run_id, run_name, spec, data,
+                                       progress=progress, cancel=cancel)
     return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
-                       archs=list(spec.archs), device=summary.cv.plan.device, folds_imported=n,
-                       seconds=round(time.perf_counter() - t0, 1),
-                       summary=summary.cv.as_dict())
-
-
-@dataclass(frozen=True)
-class _Trained:
-    cv: CVSummary
-    folds_imported: int
+                       archs=list(spec.archs), device=summary.plan.device, folds_imported=n,
+                       seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
 
 
 def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, spec: CVSpec,
                       data: TrainingData, *, progress: ProgressFn,
-                      cancel: CancelToken) -> _Trained:
-    """Train, import the finished folds and set the run's final status."""
+                      cancel: CancelToken) -> tuple[CVSummary, int]:
+    """Train, import the finished folds and set the run's final status; (summary, folds)."""
     from wbsdesk.ml.cv import run_cv
 
     try:
@@ -247,7 +229,7 @@ def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, s
     with ws.store.atomic():
         ws.store.set_run_status(run_id, "finished", device=summary.plan.device)
         ws.store.audit(study.id, "train_finish", {"run": run_name, "folds": n})
-    return _Trained(summary, n)
+    return summary, n
 
 
 def new_run_name(ws: Workspace, name: str) -> str:
