@@ -81,9 +81,10 @@ def _retest(path: Path, matrix: np.ndarray, found: np.ndarray, rng: np.random.Ge
     from wbsdesk.ml.face_crops import render_model_crop
     from wbsdesk.ml.faces import Photo, detect_faces
 
-    image = Photo(path).image_for(1.0)[0]
+    image, to_full = Photo(path).image_for(1.0)
     shift = np.array([[1.0, 0.0, rng.uniform(-0.5, 0.5)], [0.0, 1.0, rng.uniform(-0.5, 0.5)]])
-    crop = render_model_crop(image, geo.compose_affine(shift, matrix), 224)
+    crop = render_model_crop(image, geo.compose_affine(geo.compose_affine(shift, matrix),
+                                                       to_full), 224)
     again = detect_faces(crop, detector=detector)
     if not again:
         return None
