@@ -59,3 +59,14 @@ def use_a_worker_pool(*, progress, cancel):
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(2) as pool:
         return sum(pool.map(_square, range(4)))
+
+
+def wait_for_cancel_then_mark(path, *, progress, cancel):
+    """Runs until cancelled, then records that it stopped cleanly."""
+    progress(Progress(0, 1, "waiting"))
+    try:
+        while True:
+            cancel.raise_if_cancelled()
+            time.sleep(0.02)
+    finally:
+        Path(path).write_text("stopped cleanly", encoding="utf-8")

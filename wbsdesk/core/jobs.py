@@ -67,3 +67,37 @@ class Throttle:
         if p.done >= p.total or now - self._last >= self._gap:
             self._last = now
             self._progress(p)
+
+
+def watch_parent(on_exit: Callable[[], None]) -> bool:
+    """Call ``on_exit`` (from a daemon thread) once the process that started this one ends.
+
+    For processes started by :mod:`multiprocessing` (job processes, alignment workers): a
+    parent that is killed, crashes or exits without stopping its children must not leave
+    them running, idle or busy, for ever. Works however the parent ends (SIGKILL
+    included): it waits on the parent's sentinel, which the operating system signals.
+
+    Parameters
+    ----------
+    on_exit : callable
+        What to do then, e.g. cancel the job or ``os._exit``.
+
+    Returns
+    -------
+    bool
+        False when this process has no :mod:`multiprocessing` parent (nothing is watched).
+    """
+    import multiprocessing
+    import multiprocessing.connection
+
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return False
+    sentinel = parent.sentinel
+
+    def wait() -> None:
+        multiprocessing.connection.wait([sentinel])
+        on_exit()
+
+    threading.Thread(target=wait, name="watch-parent", daemon=True).start()
+    return True

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from wbsdesk.core.jobs import CancelToken, Progress
+from wbsdesk.core.jobs import CancelToken, Progress, watch_parent
 from wbsdesk.errors import Cancelled, UserError
 
 
@@ -60,6 +60,8 @@ def run_in_child(fn: Callable[..., Any], args: tuple, kwargs: dict, queue: Any,
     token = SharedCancelToken(cancel_event)
     if hasattr(signal, "SIGTERM") and sys.platform != "win32":
         signal.signal(signal.SIGTERM, _cancel_on_sigterm)
+    # The GUI died (crash, kill): stop as if it had pressed Stop, so training stays resumable.
+    watch_parent(cancel_event.set)
 
     def progress(p: Progress) -> None:
         queue.put(("progress", p))

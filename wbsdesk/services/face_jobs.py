@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
+from wbsdesk.core.jobs import watch_parent
 from wbsdesk.errors import UserError
 
 MODEL_CROP_FORMAT = "PNG"   # lossless, 224 px: what the models see
@@ -19,10 +20,16 @@ READER_CROP_FORMAT = "JPEG"  # quality 95, 4:4:4: what the readers see
 
 
 def init_worker() -> None:
-    """Give each worker process one thread: two processes beat one with two threads."""
+    """Set up a worker process: one torch thread, and exit when the parent process ends.
+
+    Two processes beat one with two threads. A parent that dies without shutting the pool
+    down (SIGKILL, a crash, a forced stop) would otherwise leave its workers waiting for
+    work for ever; they hold nothing unsaved (the parent writes the database).
+    """
     import torch
 
     torch.set_num_threads(1)
+    watch_parent(lambda: os._exit(1))
 
 
 def write_crop(data: bytes, root: Path, ext: str) -> tuple[str, str]:
