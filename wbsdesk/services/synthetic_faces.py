@@ -18,8 +18,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw
 
+from wbsdesk.services.synthetic_raster import (
+    ellipse,
+    gaussian_blur,
+    mix,
+    resample,
+    rgba,
+    smooth_noise,
+    soft_blur,
+    spline,
+    upsample2,
+)
 from wbsdesk.services.synthetic_traits import (
     GROUPS,
     HAIR_STYLES,
@@ -143,52 +154,6 @@ class _Layer:
         return im
 
 
-_UNIT: dict[int, np.ndarray] = {}
-
-
-def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 32,
-             rot: float = 0.0) -> np.ndarray:
-    unit = _UNIT.get(n)
-    if unit is None:
-        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        unit = _UNIT.setdefault(n, np.stack([np.cos(t), np.sin(t)], axis=1))
-    e = unit * (rx, ry)
-    if rot:
-        c, s = math.cos(rot), math.sin(rot)
-        e = np.stack([e[:, 0] * c - e[:, 1] * s, e[:, 0] * s + e[:, 1] * c], axis=1)
-    e[:, 0] += cx
-    e[:, 1] += cy
-    return e
-
-
-def _spline(pts, k: int = 6) -> np.ndarray:
-    """Open Catmull-Rom curve through ``pts`` with ``k`` samples per segment."""
-    p = np.asarray(pts, dtype=np.float64)
-    p = np.vstack([p[0], p, p[-1]])
-    t = np.linspace(0, 1, k, endpoint=False)[None, :, None]
-    p0, p1, p2, p3 = p[:-3, None], p[1:-2, None], p[2:-1, None], p[3:, None]
-    seg = 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                 + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3)
-    return np.vstack([seg.reshape(-1, 2), p[-2][None, :]])
-
-
-def _resample(path: np.ndarray, n: int) -> np.ndarray:
-    """``n`` points evenly spaced by arc length along an open polyline."""
-    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
-    u = np.linspace(0, s[-1], n)
-    return np.stack([np.interp(u, s, path[:, 0]), np.interp(u, s, path[:, 1])], axis=1)
-
-
-def _rgb(c) -> tuple[int, int, int, int]:
-    r, g, b = (min(255, max(0, int(float(v) * 255 + 0.5))) for v in c)
-    return (r, g, b, 255)
-
-
-def _mix(under, over, alpha: float) -> np.ndarray:
-    """``over`` laid on ``under`` with opacity ``alpha`` (PIL draws without blending)."""
-    return np.asarray(under) * (1 - alpha) + np.asarray(over) * alpha
-
-
 def _hair_paths(geo: FaceGeometry, rng: np.random.Generator
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Outer edge and hairline of the front hair (both left to right), and the back hair."""
@@ -223,7 +188,7 @@ def _hair_paths(geo: FaceGeometry, rng: np.random.Generator
     arc_y = hl + 0.05 * (np.abs(xs) / tx) ** 2 * (-1.0 if style == "tied" else 0.6)
     if style == "bob":
         arc_y = arc_y + 0.008 * np.sin(xs * 95 + rng.uniform(0, 6)) - 0.03 * (xs / tx) ** 4
-    inner = _spline(np.vstack([left, np.stack([xs, arc_y], axis=1),
+    inner = spline(np.vstack([left, np.stack([xs, arc_y], axis=1),
                                left[::-1] * np.array([-1, 1])]), k=3)
     back = None
     if style in ("long", "bob"):
@@ -294,7 +259,7 @@ class _Painter:
         geo, t = self.geo, self.t
         ny, nk, sw = 0.62 + 0.08 * geo.age, geo.neck_half_width, 0.68 + 0.32 * geo.age
         flare = nk + 0.02 + 0.03 * max(0.0, t.neck_breadth)
-        curve = _spline([[-nk - 0.04, ny], [-0.5 * sw, ny + 0.05], [-0.85 * sw, ny + 0.11],
+        curve = spline([[-nk - 0.04, ny], [-0.5 * sw, ny + 0.05], [-0.85 * sw, ny + 0.11],
                          [-sw, ny + 0.24], [-sw - 0.03, ny + 0.5]])
         self.torso = np.vstack([curve, [[-sw - 0.05, 2.2], [sw + 0.05, 2.2]],
                                 curve[::-1] * (-1, 1)])
@@ -305,8 +270,8 @@ class _Painter:
         self.neck_space = np.array([_FACE] * 2 + [_BODY] * (len(self.neck) - 4) + [_FACE] * 2)
         ye = (geo.brow_y + geo.subnasale_y) / 2 + 0.02 + 0.045 * t.ear_lowness
         ry, xw = 0.125 * (1.06 - 0.1 * geo.age), geo.half_width(ye)
-        self.ears = [(_ellipse(sd * (xw + 0.01), ye, 0.05, ry, 36, rot=sd * 0.12),
-                      _ellipse(sd * (xw + 0.02), ye + 0.012, 0.022, ry * 0.55, 24,
+        self.ears = [(ellipse(sd * (xw + 0.01), ye, 0.05, ry, 36, rot=sd * 0.12),
+                      ellipse(sd * (xw + 0.02), ye + 0.012, 0.022, ry * 0.55, 24,
                                rot=sd * 0.12)) for sd in (-1, 1)]
 
     def _lip_shapes(self) -> None:
@@ -315,12 +280,12 @@ class _Painter:
         lf = float(np.clip(t.lip_fullness, -2.5, 3))
         ul = 0.021 * (1 + 0.22 * lf) * (1.05 if t.sex == "F" else 1.0)
         ll = 0.03 * (1 + 0.25 * lf)
-        top = _spline([[-mw, my], [-0.62 * mw, my - 0.55 * ul], [-0.24 * mw, my - ul],
+        top = spline([[-mw, my], [-0.62 * mw, my - 0.55 * ul], [-0.24 * mw, my - ul],
                        [0, my - 0.72 * ul], [0.24 * mw, my - ul], [0.62 * mw, my - 0.55 * ul],
                        [mw, my]])
-        mid = _spline([[-mw, my], [-0.5 * mw, my + 0.004], [0, my + 0.006],
+        mid = spline([[-mw, my], [-0.5 * mw, my + 0.004], [0, my + 0.006],
                        [0.5 * mw, my + 0.004], [mw, my]])
-        bottom = _spline([[-mw, my], [-0.65 * mw, my + 0.62 * ll], [0, my + ll],
+        bottom = spline([[-mw, my], [-0.65 * mw, my + 0.62 * ll], [0, my + ll],
                           [0.65 * mw, my + 0.62 * ll], [mw, my]])
         self.upper_lip = np.vstack([top, mid[::-1]])
         self.lower_lip = np.vstack([mid, bottom[::-1]])
@@ -338,35 +303,35 @@ class _Painter:
     # --- the colour canvas: flat colours on a flat backdrop -------------------------------
     def canvas(self, background: np.ndarray) -> Image.Image:
         geo, skin, lay = self.geo, self.skin, _Layer()
-        lay.poly(self.torso, _rgb(self.cloth), space=_BODY)
+        lay.poly(self.torso, rgba(self.cloth), space=_BODY)
         if self.back is not None:
-            lay.poly(self.back, _rgb(self.hair * 0.8), space=_FLAT)
+            lay.poly(self.back, rgba(self.hair * 0.8), space=_FLAT)
             self._back_strands(lay)
-        lay.poly(self.neck, _rgb(skin * 0.97), space=self.neck_space)
-        lay.line(self.neckline, _rgb(self.cloth * 0.75), 0.035, space=_BODY)
+        lay.poly(self.neck, rgba(skin * 0.97), space=self.neck_space)
+        lay.line(self.neckline, rgba(self.cloth * 0.75), 0.035, space=_BODY)
         for ear, concha in self.ears:
-            lay.poly(ear, _rgb(skin * 0.98), space=_FLAT)
-            lay.poly(concha, _rgb(skin * (0.88, 0.84, 0.83)), space=_FLAT)
-        lay.poly(geo.contour, _rgb(skin), space=_FLAT)
+            lay.poly(ear, rgba(skin * 0.98), space=_FLAT)
+            lay.poly(concha, rgba(skin * (0.88, 0.84, 0.83)), space=_FLAT)
+        lay.poly(geo.contour, rgba(skin), space=_FLAT)
         for side in (-1, 1):
             self._brow(lay, side)
             self._eye(lay, side)
         up = float(np.clip(self.t.nose_upturn, -1.5, 3))
         for side in (-1, 1):
-            lay.poly(_ellipse(side * 0.03, geo.subnasale_y - 0.012, 0.017,
+            lay.poly(ellipse(side * 0.03, geo.subnasale_y - 0.012, 0.017,
                               max(0.004, 0.0078 * (1 + 0.35 * up)), 24, rot=side * 0.35),
-                     _rgb(skin * (0.42, 0.3, 0.3)), 0.06)
-        lay.poly(self.upper_lip, _rgb(self.lip * 0.84), 0.02)
-        lay.poly(self.lower_lip, _rgb(self.lip * 1.04), 0.02)
-        lay.poly(_ellipse(0.0, geo.mouth_y + 0.45 * (self.lip_low - geo.mouth_y),
+                     rgba(skin * (0.42, 0.3, 0.3)), 0.06)
+        lay.poly(self.upper_lip, rgba(self.lip * 0.84), 0.02)
+        lay.poly(self.lower_lip, rgba(self.lip * 1.04), 0.02)
+        lay.poly(ellipse(0.0, geo.mouth_y + 0.45 * (self.lip_low - geo.mouth_y),
                           0.4 * geo.mouth_half_width, 0.22 * (self.lip_low - geo.mouth_y), 24),
-                 _rgb(_mix(self.lip * 1.04, (1.0, 0.95, 0.95), 0.12)), 0.02)
-        lay.line(self.stomion, _rgb(self.lip * 0.4), 0.006, 0.02)
-        lay.line(self.inner, _rgb(_mix(skin, self.hair, 0.5)), 0.008, space=_FLAT)
-        lay.poly(self.hair_poly, _rgb(self.hair), space=_FLAT)
+                 rgba(mix(self.lip * 1.04, (1.0, 0.95, 0.95), 0.12)), 0.02)
+        lay.line(self.stomion, rgba(self.lip * 0.4), 0.006, 0.02)
+        lay.line(self.inner, rgba(mix(skin, self.hair, 0.5)), 0.008, space=_FLAT)
+        lay.poly(self.hair_poly, rgba(self.hair), space=_FLAT)
         self._strands(lay)
         # RGBX: the fourth band is coverage, resampled like a colour (no premultiplying)
-        im = Image.new("RGBX", (self.w * _SS, self.h * _SS), (*_rgb(background)[:3], 0))
+        im = Image.new("RGBX", (self.w * _SS, self.h * _SS), (*rgba(background)[:3], 0))
         return lay.draw(im, self.pose, _SS)
 
     def _brow(self, lay: _Layer, side: int) -> None:
@@ -377,13 +342,13 @@ class _Painter:
         th = ((0.021 if t.sex == "M" else 0.017) * (1 - 0.5 * v)
               * (0.5 + 0.5 * min(1.0, geo.age * 3)))
         col = np.minimum(self.hair * 0.55 + 0.03, self.skin * 0.45)  # brows darker than skin
-        base = _mix(self.skin, col, 0.5 + 0.35 * min(1.0, geo.age * 2))
+        base = mix(self.skin, col, 0.5 + 0.35 * min(1.0, geo.age * 2))
         lay.poly(np.vstack([np.stack([x, y - th / 2], 1), np.stack([x, y + th / 2], 1)[::-1]]),
-                 _rgb(base), -0.005)
+                 rgba(base), -0.005)
         j = rng.integers(0, 15, 18)
         p = np.stack([x[j], y[j] + rng.uniform(-0.45, 0.45, 18) * th[j]], 1)
         q = p + np.stack([np.full(18, side * 0.018), -0.006 - 0.004 * rng.random(18)], 1)
-        fill = _rgb(_mix(base, col * 0.75, 0.6))
+        fill = rgba(mix(base, col * 0.75, 0.6))
         for a, b in zip(p, q, strict=True):
             lay.line(np.vstack([a, b]), fill, 1.6 * self.px, -0.005)
 
@@ -396,29 +361,29 @@ class _Painter:
         ycr = yu - max(gap, 0.006) * (1 - u ** 2) ** 0.5 - 0.003
         lid_col = skin * (0.95, 0.9, 0.9)
         lay.poly(np.vstack([np.stack([x, ycr], 1), np.stack([x, yu], 1)[::-1]]),
-                 _rgb(lid_col), -0.01)
+                 rgba(lid_col), -0.01)
         opening = np.vstack([np.stack([x, yu], 1), np.stack([x, yl], 1)[-2:0:-1]])
-        lay.poly(opening, _rgb(np.array([0.95, 0.93, 0.9]) * 0.88 + skin * 0.12), -0.01)
+        lay.poly(opening, rgba(np.array([0.95, 0.93, 0.9]) * 0.88 + skin * 0.12), -0.01)
         ix, iy, ir = side * geo.eye_x, geo.eye_y + 0.003, geo.iris_radius
         for r, col in ((ir, self.iris * 0.45), (ir * 0.86, self.iris),
                        (ir * 0.55, self.iris * 1.2), (ir * 0.4, (0.04, 0.03, 0.03))):
-            lay.poly(geo.clip_to_eye(side, _ellipse(ix, iy, r, r, 36)), _rgb(col), -0.01)
+            lay.poly(geo.clip_to_eye(side, ellipse(ix, iy, r, r, 36)), rgba(col), -0.01)
         lx, ly = self.light_face
-        glint = _ellipse(ix + 0.4 * ir * lx, iy - 0.3 * ir + 0.2 * ir * min(ly, 0.0),
+        glint = ellipse(ix + 0.4 * ir * lx, iy - 0.3 * ir + 0.2 * ir * min(ly, 0.0),
                          ir * 0.2, ir * 0.2, 16)
         lay.poly(geo.clip_to_eye(side, glint), (248, 248, 248, 255), -0.01)
         lash_w = 0.004 + 0.004 * (u + 1) / 2
         lay.poly(np.vstack([np.stack([x, yu - lash_w], 1),
                             np.stack([x, yu + 0.0015], 1)[::-1]]),
-                 _rgb(self.hair * 0.25 + 0.03), -0.01)
+                 rgba(self.hair * 0.25 + 0.03), -0.01)
         alpha = float(np.clip(0.5 - 0.14 * pf, 0.08, 0.8))
         lay.line(np.stack([x[5:-4], ycr[5:-4] + 0.002], 1),
-                 _rgb(_mix(lid_col, skin * 0.55, alpha)), 0.0035, -0.01)
-        lay.line(np.stack([x[3:-1], yl[3:-1] + 0.002], 1), _rgb(skin * 0.85), 0.003, -0.01)
+                 rgba(mix(lid_col, skin * 0.55, alpha)), 0.0035, -0.01)
+        lay.line(np.stack([x[3:-1], yl[3:-1] + 0.002], 1), rgba(skin * 0.85), 0.003, -0.01)
 
     def _strands(self, lay: _Layer) -> None:
         rng, n = self.rng, 60
-        outer, inner = _resample(self.outer, n), _resample(self.inner, n)
+        outer, inner = resample(self.outer, n), resample(self.inner, n)
         count = 16 if self.geo.age < 0.06 else 110
         crown = rng.uniform(0.38, 0.62) * (n - 1)
         k = rng.uniform(0, n - 1, count)
@@ -444,8 +409,8 @@ class _Painter:
                 c = inner[j] * (1 - u) + outer[j] * u
                 r, a0 = rng.uniform(0.01, 0.02), rng.uniform(0, 2 * np.pi)
                 pts = c + r * np.stack([np.cos(arc + a0), np.sin(arc + a0)], 1)
-                col = _mix(self.hair, self.hair * rng.uniform(0.6, 1.4), 0.45)
-                lay.line(pts, _rgb(col), 2 * self.px, space=_FLAT)
+                col = mix(self.hair, self.hair * rng.uniform(0.6, 1.4), 0.45)
+                lay.line(pts, rgba(col), 2 * self.px, space=_FLAT)
 
     def _back_strands(self, lay: _Layer) -> None:
         geo, rng = self.geo, self.rng
@@ -457,7 +422,7 @@ class _Painter:
         xs = x0[:, None] * (1 + 0.12 * (ys - geo.widest_y)) + 0.006 * rng.standard_normal(
             (36, 6))
         for xrow, tone in zip(xs, rng.uniform(0.5, 1.2, 36), strict=True):
-            lay.line(np.stack([xrow, ys], 1), _rgb(_mix(self.hair * 0.8, self.hair * tone, 0.4)),
+            lay.line(np.stack([xrow, ys], 1), rgba(mix(self.hair * 0.8, self.hair * tone, 0.4)),
                      1.6 * self.px, space=_FLAT)
 
     # --- half-size shading layers ---------------------------------------------------------
@@ -489,7 +454,7 @@ class _Painter:
         sn, tip = geo.subnasale_y, geo.nose_tip_y
 
         def ell(cx: float, cy: float, rx: float, ry: float, v: float, dz: float = 0.0) -> None:
-            lay.poly(_ellipse(cx, cy, rx, ry, 28), int(np.clip(v, 0, 255)), dz)
+            lay.poly(ellipse(cx, cy, rx, ry, 28), int(np.clip(v, 0, 255)), dz)
 
         for side in (-1, 1):
             ell(side * 0.21, (ey + sn) / 2 + 0.05, 0.15, 0.12, 150)
@@ -506,7 +471,7 @@ class _Painter:
                   [-bw * 1.3, tip - 0.01]], int(np.clip(175 - 20 * flat, 110, 220)), 0.07)
         ell(0, tip, 0.038 + 0.003 * up, 0.034, 200, 0.12)
         for side in (-1, 1):
-            lay.poly(_ellipse(side * 0.03, sn - 0.012, 0.016, 0.008 * (1 + 0.3 * max(up, 0)), 20),
+            lay.poly(ellipse(side * 0.03, sn - 0.012, 0.016, 0.008 * (1 + 0.3 * max(up, 0)), 20),
                      85, 0.06)
         ell(0, (sn + geo.mouth_y) / 2, 0.017, 0.028, 116, 0.05)
         lay.poly(self.upper_lip, 150, 0.02)
@@ -537,84 +502,30 @@ class _Painter:
             lay.poly(np.vstack([np.stack([x, yu], 1),
                                 np.stack([x, yu + 0.35 * geo.eye_half_height], 1)[::-1]]),
                      150, -0.01)
-            lay.poly(_ellipse(side * (geo.eye_x - geo.eye_half_width), geo.eye_y, 0.012, 0.01,
+            lay.poly(ellipse(side * (geo.eye_x - geo.eye_half_width), geo.eye_y, 0.012, 0.01,
                               12), 185, -0.01)
             a = np.linspace(0, 1, 9)
             lay.line(np.stack([side * (0.045 + 0.032 * np.sin(a * np.pi)),
                                geo.subnasale_y - 0.05 + 0.05 * a], axis=1), 170, 0.008, 0.05)
-            lay.poly(_ellipse(side * geo.mouth_half_width, geo.mouth_y, 0.012, 0.01, 12), 165,
+            lay.poly(ellipse(side * geo.mouth_half_width, geo.mouth_y, 0.012, 0.01, 12), 165,
                      0.02)
-        lay.poly(_ellipse(0, geo.subnasale_y + 0.004, 0.045, 0.011, 20), 195, 0.05)
+        lay.poly(ellipse(0, geo.subnasale_y + 0.004, 0.045, 0.011, 20), 195, 0.05)
         for side in (-1, 1):  # the sides of the nose
             lay.line([[side * 0.035, geo.eye_y], [side * 0.045, geo.nose_tip_y - 0.03]], 222,
                      0.016, 0.04)
-        lay.poly(_ellipse(0, self.lip_low + 0.012, 0.055, 0.01, 20), 212, 0.02)
+        lay.poly(ellipse(0, self.lip_low + 0.012, 0.055, 0.01, 20), 212, 0.02)
         return self._half(255, lay)
 
     def blush(self) -> Image.Image:
         geo, lay = self.geo, _Layer()
         v = int(150 + 90 * (1 - self.t.skin_tone))
         for side in (-1, 1):
-            lay.poly(_ellipse(side * 0.19, (geo.eye_y + geo.subnasale_y) / 2 + 0.06, 0.085,
+            lay.poly(ellipse(side * 0.19, (geo.eye_y + geo.subnasale_y) / 2 + 0.06, 0.085,
                               0.06, 24), v)
-        lay.poly(_ellipse(0, geo.nose_tip_y, 0.03, 0.025, 16), v // 2, 0.12)
+        lay.poly(ellipse(0, geo.nose_tip_y, 0.03, 0.025, 16), v // 2, 0.12)
         for ear, _ in self.ears:
             lay.poly(ear, v // 4, space=_FLAT)
         return self._half(0, lay)
-def _box3(a: np.ndarray, r: int, axis: int) -> np.ndarray:
-    """Three passes of a (2r+1)-wide box filter along ``axis`` (about a Gaussian)."""
-    if r < 1:
-        return a
-    n = 2 * r + 1
-    for _ in range(3):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (r + 1, r)
-        c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis, dtype=np.float32)
-        hi = c.take(np.arange(n, c.shape[axis]), axis=axis)
-        lo = c.take(np.arange(0, c.shape[axis] - n), axis=axis)
-        a = (hi - lo) * (1.0 / n)
-    return a
-
-
-def _soft(im: Image.Image, sigma: float) -> np.ndarray:
-    """Smooth float blur (0..1) of a half-size mask, computed at an eighth of the size.
-
-    Unlike an 8-bit blur, its gradient has no quantisation steps, which a lit surface
-    would show as contour lines.
-    """
-    q = np.asarray(im.reduce(4), dtype=np.float32) * (1 / 255)
-    s = sigma / 4
-    r = max(1, round((math.sqrt(4 * s * s + 1) - 1) / 2))
-    q = _box3(_box3(q, r, 0), r, 1)
-    up = Image.fromarray(np.ascontiguousarray(q), mode="F").resize(im.size,
-                                                                  Image.Resampling.BICUBIC)
-    return np.asarray(up, dtype=np.float32)
-
-
-def _blur(im: Image.Image, radius: float) -> np.ndarray:
-    return np.asarray(im.filter(ImageFilter.GaussianBlur(max(0.5, radius))), dtype=np.float32)
-
-
-def _up(a: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Upsample a half-size float map to the output size (bilinear, 2x)."""
-    a = np.asarray(a, dtype=np.float32)
-    p = np.concatenate([a[:1], a, a[-1:]], axis=0)
-    rows = np.empty((2 * a.shape[0], a.shape[1]), dtype=np.float32)
-    rows[0::2] = p[1:-1] * 0.75 + p[:-2] * 0.25
-    rows[1::2] = p[1:-1] * 0.75 + p[2:] * 0.25
-    q = np.concatenate([rows[:, :1], rows, rows[:, -1:]], axis=1)
-    out = np.empty((rows.shape[0], 2 * a.shape[1]), dtype=np.float32)
-    out[:, 0::2] = q[:, 1:-1] * 0.75 + q[:, :-2] * 0.25
-    out[:, 1::2] = q[:, 1:-1] * 0.75 + q[:, 2:] * 0.25
-    return out[:h, :w]
-
-
-def _smooth_noise(rng: np.random.Generator, cells: tuple[int, int], w: int, h: int
-                  ) -> np.ndarray:
-    im = Image.fromarray(rng.standard_normal(cells).astype(np.float32), mode="F")
-    return np.asarray(im.resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
-
-
 def _downsample(canvas: Image.Image, top: int, w: int, h: int) -> np.ndarray:
     """LANCZOS to the output size; rows above ``top`` are plain backdrop and are copied."""
     top = min(max(0, top), h - 1)
@@ -634,9 +545,9 @@ def _paint(geo: FaceGeometry, pose: _Pose, rng: np.random.Generator, w: int, h: 
     hw, hh, fhh = p.hw, p.hh, pose.fh * _HALF
     head, body, skin_m = p.masks()
     # a lit height map: skull and torso domes plus the facial relief
-    dome = np.maximum(np.sqrt(np.clip(_soft(head, 0.2 * fhh) - 0.3, 0, 1)) * (0.5 * fhh),
-                      np.sqrt(np.clip(_soft(body, 0.08 * fhh) - 0.3, 0, 1)) * (0.2 * fhh))
-    height = dome + (_blur(p.relief(), 0.02 * fhh) - 128.0) * (2.2 * 0.02 * fhh / 127)
+    dome = np.maximum(np.sqrt(np.clip(soft_blur(head, 0.2 * fhh) - 0.3, 0, 1)) * (0.5 * fhh),
+                      np.sqrt(np.clip(soft_blur(body, 0.08 * fhh) - 0.3, 0, 1)) * (0.2 * fhh))
+    height = dome + (gaussian_blur(p.relief(), 0.02 * fhh) - 128.0) * (2.2 * 0.02 * fhh / 127)
     gy, gx = np.gradient(height)
     nz = 1.0 / np.sqrt(1.0 + gx * gx + gy * gy)
     lx, ly, lz = p.light
@@ -651,19 +562,19 @@ def _paint(geo: FaceGeometry, pose: _Pose, rng: np.random.Generator, w: int, h: 
     ndh8 *= ndh8
     ndh8 *= ndh8
     spec = (0.05 + 0.1 * t.light_strength) * 255 * ndh8 * ndh8 * ndh8 * skin_h  # (n.h)^24
-    lit *= 1 + 0.015 * _smooth_noise(rng, (hh // 6 + 2, hw // 6 + 2), hw, hh) * skin_h
-    lit *= _blur(p.occlusion(), 0.014 * fhh) * (1 / 255)
-    lit *= _blur(p.cast_shadows(), 0.05 * fhh) * (1 / 255)
-    blush = _up(_blur(p.blush(), 0.05 * fhh) * (1 / 255), w, h)
-    gain = _up(_background(p, head, body, rng), w, h)
-    lit_c = _up(lit, w, h) - gain
+    lit *= 1 + 0.015 * smooth_noise(rng, (hh // 6 + 2, hw // 6 + 2), hw, hh) * skin_h
+    lit *= gaussian_blur(p.occlusion(), 0.014 * fhh) * (1 / 255)
+    lit *= gaussian_blur(p.cast_shadows(), 0.05 * fhh) * (1 / 255)
+    blush = upsample2(gaussian_blur(p.blush(), 0.05 * fhh) * (1 / 255), w, h)
+    gain = upsample2(_background(p, head, body, rng), w, h)
+    lit_c = upsample2(lit, w, h) - gain
     lit_c *= drawn[..., 3]
     lit_c *= 1 / 255
     lit_c += gain  # lit figure, lit backdrop, blended by the drawn coverage
     grain = rng.random((h, w), dtype=np.float32)
     grain -= 0.5
     grain *= 8.0
-    grain += _up(spec, w, h) * drawn[..., 3] * (1 / 255) + 0.5
+    grain += upsample2(spec, w, h) * drawn[..., 3] * (1 / 255) + 0.5
     out = np.empty((h, w, 3), dtype=np.float32)
     for c, k in enumerate((0.0, 0.13 * 255, 0.1 * 255)):
         m = lit_c - blush * k * lit_c * (1 / 255) if k else lit_c
@@ -683,14 +594,14 @@ def _background(p: _Painter, head: Image.Image, body: Image.Image,
     norm = math.hypot(lx, ly) + 1e-6
     g = (1 + 0.16 * t.light_strength * (xx * lx + yy * ly) / norm) * (
         1 - 0.12 * (xx * xx + yy * yy))
-    tex = (0.07 * _smooth_noise(rng, (7, 6), hw, hh)
-           + 0.025 * _smooth_noise(rng, (30, 24), hw, hh))
+    tex = (0.07 * smooth_noise(rng, (7, 6), hw, hh)
+           + 0.025 * smooth_noise(rng, (30, 24), hw, hh))
     g *= 1 + t.background_texture * tex
     sil = ImageChops.lighter(head, body)
     shadow = Image.new("L", sil.size, 0)
     off = 0.08 * p.pose.fh * _HALF
     shadow.paste(sil, (round(-lx / norm * off), round(-ly / norm * off)))
-    g *= 1 - 0.3 * t.light_strength * _blur(shadow, 0.07 * p.pose.fh * _HALF) / 255.0
+    g *= 1 - 0.3 * t.light_strength * gaussian_blur(shadow, 0.07 * p.pose.fh * _HALF) / 255.0
     return g
 
 
