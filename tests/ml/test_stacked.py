@@ -466,6 +466,8 @@ def test_stacked_model_is_a_module_with_single_model_names():
 def test_docstring_examples():
     import doctest
 
-    from wbsdesk.ml import stacked as module
+    from wbsdesk.ml import grouped_linear, stacked
 
-    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+    for module in (stacked, grouped_linear):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
