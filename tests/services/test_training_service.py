@@ -76,7 +76,7 @@ def test_cancel_leaves_a_resumable_run_equal_to_an_unbroken_one(tiny):
 
 
 def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_path):
-    from wbsdesk.services.run_lock import RunLock
+    from wbsdesk.services.run_lock import RunLock, run_in_use
 
     ws = tiny
     token = CancelToken()
@@ -92,7 +92,7 @@ def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_p
         with ws.store.atomic():
             ws.store.set_run_status(row.id, "running")
         (info,) = training.list_runs(ws, "t")
-        assert info["in_use"] and training.run_is_training(ws, row.name)
+        assert info["in_use"] and run_in_use(ws.root / row.run_dir)
         assert training.latest_resumable_run(ws, "t") is None
         with pytest.raises(UserError, match="being trained by another process"):
             training.train(ws, "t", resume=row.name, deterministic=True)
@@ -107,7 +107,7 @@ def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_p
     assert "interrupted (resumable)" in out.output
     assert training.latest_resumable_run(ws, "t") == row.name
     rep = training.train(ws, "t", resume=row.name, deterministic=True)
-    assert rep.status == "finished" and not training.run_is_training(ws, row.name)
+    assert rep.status == "finished" and not run_in_use(ws.root / row.run_dir)
 
 
 def test_training_refuses_photos_that_are_not_ready(tiny):

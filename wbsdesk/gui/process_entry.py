@@ -58,7 +58,7 @@ def run_in_child(fn: Callable[..., Any], args: tuple, kwargs: dict, queue: Any,
                  cancel_event: Any) -> None:
     """Entry point of a job process (must stay importable for the spawn start method)."""
     token = SharedCancelToken(cancel_event)
-    if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+    if sys.platform != "win32":  # on Windows, terminate() is TerminateProcess
         signal.signal(signal.SIGTERM, _cancel_on_sigterm)
     # The GUI died (crash, kill): stop as if it had pressed Stop, so training stays resumable.
     watch_parent(cancel_event.set)

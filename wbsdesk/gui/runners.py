@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _LIVE_PROCESSES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def stop_process(proc: Any, grace_s: float) -> None:
+def _stop_process(proc: Any, grace_s: float) -> None:
     """Terminate ``proc`` (SIGTERM: a forced cancel), then kill it if it has not ended."""
     if not proc.is_alive():
         return
@@ -54,7 +54,7 @@ def _stop_live_processes() -> None:
     # Registered after multiprocessing's own exit hook, so it runs first: that hook joins
     # non-daemonic children and would otherwise wait for a job to finish on its own.
     for proc in list(_LIVE_PROCESSES):
-        stop_process(proc, 5.0)
+        _stop_process(proc, 5.0)
 
 
 class _JobSignals(QObject):

@@ -302,12 +302,6 @@ def latest_resumable_run(ws: Workspace, name: str) -> str | None:
     return runs[-1].name if runs else None
 
 
-def run_is_training(ws: Workspace, run: str) -> bool:
-    """Whether some process (this one or another) is training run ``run`` right now."""
-    row = ws.store.run(run)
-    return row is not None and run_in_use(ws.root / row.run_dir)
-
-
 def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
     """A study's runs with their status and how many folds have finished.
 
