@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from tests.gui.reading_study import LABELS, file_name, make_reading_study, subject_key
-from wbsdesk.gui import dialogs
+from wbsdesk.gui import dialogs, reader_text
 from wbsdesk.gui.dry_run import run_script
 from wbsdesk.gui.main_window import MainWindow
 from wbsdesk.gui.reader_view import build_reader_widget
@@ -72,11 +72,17 @@ def test_answer_during_display_vs_after(ws, tmp_path, qtbot):
 def test_response_window_expiry_records_no_answer(ws, tmp_path, qtbot):
     make_reading_study(ws, tmp_path, n=2, seconds=0.15, window=0.25)
     setup, w = _reader_for(ws, qtbot)
+    said = []
+    w.read_committed.connect(lambda rec: QTimer.singleShot(0, lambda: said.append(
+        w.status.text())))
     run_script(w, _answers((None, 0), (2, 0.05)), timeout_s=20)
     r0, r1 = ws.store.reads(setup.session_id)
     assert r0["rating"] is None and r0["binary_read"] is None
     assert r0["answered_mono"] is None and r0["answered_at"] is None and r0["response_s"] is None
-    assert abs(r1["shown_mono"] - r0["hidden_mono"] - 0.25) < TOL
+    # the reader is told, on the grey screen, before the next photo comes
+    notice = reader_text.no_answer_notice_ms(setup.reading) / 1000
+    assert abs(r1["shown_mono"] - r0["hidden_mono"] - 0.25 - notice) < TOL
+    assert said[0] == reader_text.NO_ANSWER
     assert r1["rating"] == 2
     assert reading.session_summary(ws, setup.session_id)["photos_read"] == 2
 
@@ -235,3 +241,59 @@ def test_keyboard_alone_starts_and_answers(ws, tmp_path, qtbot, key):
         qtbot.keyClick(w, Qt.Key.Key_4)
     assert ws.store.reads(setup.session_id)[0]["rating"] == 4
     assert w.buttons[3].isChecked() is False or w.pages.currentWidget() is w.message_page
+
+
+def test_start_page_states_the_real_rules(ws, tmp_path, qtbot):
+    make_reading_study(ws, tmp_path, n=4, practice=0, seconds=10, window=20)
+    _setup, w = _reader_for(ws, qtbot)
+    text = w.message_text.text()
+    assert "4 photos to read" in text
+    assert "at least 40 s" in text  # 4 photos x 10 s
+    assert "exactly 10 seconds, whatever you do" in text
+    assert "turns grey and you have 20 seconds more to answer" in text
+    assert "recorded the moment you give it" in text
+    assert "follows your answer" not in text  # the old, wrong rule
+
+
+def test_answer_cue_and_countdown_are_visible(ws, tmp_path, qtbot):
+    make_reading_study(ws, tmp_path, n=2, seconds=0.3, window=3.0)
+    _setup, w = _reader_for(ws, qtbot)
+    w.begin()
+    qtbot.waitUntil(lambda: w.machine.phase.value == "showing", timeout=2000)
+    assert w.status.text().strip() == ""  # nothing yet
+    w.answer(4)
+    assert w.status.text() == "Answer recorded:  4 · Probably"
+    assert w.status.isVisible()
+    # the next photo: no answer during the display, then the grey screen counts down
+    qtbot.waitUntil(lambda: w.machine.phase.value == "hidden" and w.machine.current.position == 1,
+                    timeout=3000)
+    qtbot.waitUntil(lambda: w.status.text().startswith("Answer now"), timeout=1000)
+    assert re.fullmatch(r"Answer now  ·  [123] s left", w.status.text())
+
+
+def test_status_line_never_moves_the_photo(ws, tmp_path, qtbot):
+    make_reading_study(ws, tmp_path, n=1, seconds=0.3, window=3.0)
+    _setup, w = _reader_for(ws, qtbot)
+    w.begin()
+    qtbot.waitUntil(lambda: w.machine.phase.value == "showing", timeout=2000)
+    before = w.canvas.geometry()
+    w.answer(2)
+    qtbot.wait(20)
+    assert w.canvas.geometry() == before
+
+
+def test_instructions_count_practice_apart_and_say_what_is_left():
+    from wbsdesk.core.protocol import Reading
+
+    r = Reading(seconds_per_photo=10, response_window_seconds=20)
+    lines = reader_text.instructions(r, scored_left=150, practice_left=2, resumed=False)
+    assert lines[0].startswith("2 photos for practice first (they do not count), then 150 "
+                               "photos to read. This takes at least 25 min 20 s")
+    again = reader_text.instructions(r, scored_left=37, practice_left=0, resumed=True)
+    assert again[0] == "The session continues where it stopped."
+    assert again[1].startswith("Still to do: 37 photos to read. This takes at least 6 min 10 s")
+    none = reader_text.instructions(Reading(response_window_seconds=0), scored_left=1,
+                                    practice_left=0, resumed=False)
+    assert any("an answer after that is not recorded" in line for line in none)
+    assert reader_text.countdown(19.2) == "Answer now  ·  20 s left"
+    assert reader_text.countdown(0.0) == "Answer now  ·  0 s left"

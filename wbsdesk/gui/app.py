@@ -62,6 +62,15 @@ def _view_reader(window: Any, study: str) -> None:
     reader._on_tick()
 
 
+def _view_reader_answered(window: Any, study: str) -> None:
+    reader, clock = _preview(window, study)
+    reader.begin()
+    clock.t += 0.35 * reader.setup.reading.seconds_per_photo
+    reader.answer(4)
+    clock.t += 0.2 * reader.setup.reading.seconds_per_photo
+    reader._on_tick()
+
+
 def _view_reader_hidden(window: Any, study: str) -> None:
     reader, clock = _preview(window, study)
     reader.begin()
@@ -125,6 +134,7 @@ VIEWS: dict[str, Callable[[Any, str], Any]] = {
     "reading": _view_reading,
     "reader-start": _view_reader_start,
     "reader": _view_reader,
+    "reader-answered": _view_reader_answered,
     "reader-hidden": _view_reader_hidden,
     "reader-summary": _view_reader_summary,
     "dashboard": _view_dashboard,

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.core.session import Phase, ReadingSession, ReadRecord, Stimulus
-from wbsdesk.gui import dialogs
+from wbsdesk.gui import dialogs, reader_text
 from wbsdesk.gui.photo_canvas import (
     BAR_SHOW,
     BAR_WAIT,
@@ -39,23 +39,16 @@ from wbsdesk.gui.photo_canvas import (
     TimeBarWidget,
     load_image,
 )
+from wbsdesk.gui.reader_text import format_duration
 from wbsdesk.services.reading import SessionSetup
 
 log = logging.getLogger(__name__)
 
 TEXT = "#f2f2f2"
 MUTED = "#d0d0d0"
+CUE = "#b9f0b9"      # "Answer recorded"
+URGENT = "#ffe08a"   # "Answer now" on the grey screen
 _KEYS = {getattr(Qt.Key, f"Key_{i}"): i for i in range(1, 10)}
-
-
-def format_duration(seconds: float) -> str:
-    """``1 h 02 min``, ``12 min 05 s`` or ``42 s``."""
-    s = round(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s} s"
 
 
 def _label(text: str = "", *, size: float = 1.0, color: str = TEXT, bold: bool = False) -> QLabel:
@@ -133,6 +126,10 @@ class ReaderWidget(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(40)
         self._tick.timeout.connect(self._on_tick)
+        self._notice = QTimer(self)  # "No answer recorded" stays a moment before the next photo
+        self._notice.setSingleShot(True)
+        self._notice.setInterval(reader_text.no_answer_notice_ms(setup.reading))
+        self._notice.timeout.connect(self._next)
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._show_start_page()
@@ -151,6 +148,11 @@ class ReaderWidget(QWidget):
                                          | Qt.AlignmentFlag.AlignVCenter)
         self.canvas = PhotoCanvasWidget()
         self.question = _label(self.setup.question, size=1.45, bold=True)
+        # "Answer recorded" / "Answer now · 12 s left" / "No answer recorded": one line of
+        # fixed height, so the photo never moves or rescales when it changes.
+        self.status = _label(" ", size=1.3, bold=True)
+        self.status.setWordWrap(False)
+        self.status.setFixedHeight(self.status.fontMetrics().height() + 6)
         self.buttons: list[QPushButton] = []
         row = QHBoxLayout()
         row.setSpacing(14)
@@ -181,7 +183,8 @@ class ReaderWidget(QWidget):
         rv.addWidget(self.canvas, 1)
         rv.addSpacing(6)
         rv.addWidget(self.question)
-        rv.addSpacing(6)
+        rv.addWidget(self.status)
+        rv.addSpacing(2)
         rv.addLayout(row)
         rv.addSpacing(4)
         rv.addWidget(self.hint)
@@ -201,7 +204,10 @@ class ReaderWidget(QWidget):
         mv.addStretch(2)
         mv.addWidget(self.message_title)
         mv.addSpacing(16)
-        mv.addWidget(self.message_text)
+        # a readable measure (about 75 characters) instead of the full screen's width
+        # (fixed: :meth:`_message` sets the height this width needs for each text)
+        self.message_text.setFixedWidth(self.message_text.fontMetrics().averageCharWidth() * 80)
+        mv.addWidget(self.message_text, 0, Qt.AlignmentFlag.AlignHCenter)
         mv.addSpacing(28)
         mv.addWidget(self.message_button, 0, Qt.AlignmentFlag.AlignHCenter)
         mv.addStretch(3)
@@ -222,6 +228,8 @@ class ReaderWidget(QWidget):
         self.time_bar.set_state(0.0, BAR_SHOW)
         self.message_title.setText(title)
         self.message_text.setText(text)
+        self.message_text.setFixedHeight(
+            self.message_text.heightForWidth(self.message_text.width()))
         self.message_button.setText(button)
         self._message_action = action
         self.time_bar.set_idle(True)
@@ -250,20 +258,11 @@ class ReaderWidget(QWidget):
         if m.phase == Phase.FINISHED:
             self._finish()
             return
-        secs = f"{r.seconds_per_photo:g} seconds"
-        lines = [f"Each photo is shown for {secs}, then it is replaced by grey.",
-                 "Answer as soon as you have decided, during the photo or after it. "
-                 "The next photo follows your answer.",
-                 f"Use the keys 1–{len(r.scale)} or click an answer. There is no feedback.",
-                 "P pauses after the current photo. Esc stops; you can resume later."]
-        if m.upcoming is not None and m.upcoming.practice:
-            lines.insert(0, f"The first {m.practice_total} photos are practice and do not "
-                            "count.")
-        if self.setup.resumed:
-            title = "Welcome back"
-            lines.insert(0, "The session continues where it stopped.")
-        else:
-            title = "Reading session"
+        left = m.peek(len(m.plan))
+        lines = reader_text.instructions(
+            r, scored_left=sum(not s.practice for s in left),
+            practice_left=sum(s.practice for s in left), resumed=self.setup.resumed)
+        title = "Welcome back" if self.setup.resumed else "Reading session"
         self._message(title, "\n\n".join(lines), "Start  (Space)", "start")
 
     def _on_message_button(self) -> None:
@@ -317,6 +316,7 @@ class ReaderWidget(QWidget):
         for b in self.buttons:
             b.setChecked(False)
         self.hint.setText(self._hint_text)
+        self._set_status("")
         self._update_labels()
         self.canvas.set_image(img)
         self.canvas.repaint()
@@ -327,6 +327,11 @@ class ReaderWidget(QWidget):
         self._on_tick()
         for nxt in m.peek(2):
             self._preload(nxt)
+
+    def _set_status(self, text: str, color: str = TEXT) -> None:
+        if self.status.text() != (text or " "):
+            self.status.setText(text or " ")
+            self.status.setStyleSheet(f"color: {color}; background: transparent;")
 
     def _update_labels(self) -> None:
         n, total, practice = self.machine.progress()
@@ -374,6 +379,9 @@ class ReaderWidget(QWidget):
             self.time_bar.set_state(1.0 - m.elapsed_fraction(), BAR_SHOW)
         elif m.phase == Phase.HIDDEN:
             self.time_bar.set_state(1.0 - m.elapsed_fraction(), BAR_WAIT)
+            left = m.seconds_until_due()
+            if m.answered is None and left is not None:
+                self._set_status(reader_text.countdown(left), URGENT)
         else:
             self.time_bar.set_state(0.0, BAR_SHOW)
 
@@ -391,6 +399,11 @@ class ReaderWidget(QWidget):
         except Exception as exc:
             self._fail(exc)
             return
+        if rec is not None and rec.rating is None:  # came after the answer window
+            for b in self.buttons:
+                b.setChecked(False)
+        elif m.answered is not None or rec is not None:
+            self._set_status(reader_text.answer_cue(self.setup.reading, rating), CUE)
         if rec is not None:
             self._after_read(rec)
 
@@ -399,6 +412,12 @@ class ReaderWidget(QWidget):
         self._due.stop()
         if self.machine.phase != Phase.READY:
             self._tick.stop()
+        if rec.rating is None:  # the answer window ran out: say so before moving on
+            self._tick.stop()
+            self.time_bar.set_state(0.0, BAR_WAIT)
+            self._set_status(reader_text.NO_ANSWER, URGENT)
+            self._notice.start()
+            return
         self._next()
 
     def _finish(self) -> None:
@@ -428,6 +447,7 @@ class ReaderWidget(QWidget):
     def _stop_timers(self) -> None:
         self._due.stop()
         self._tick.stop()
+        self._notice.stop()
 
     # -- preloading ------------------------------------------------------------------------
     def _preload(self, s: Stimulus) -> None:
@@ -470,11 +490,13 @@ class ReaderWidget(QWidget):
         m = self.machine
         if not self.active:
             return True
+        in_notice = self._notice.isActive()
         if m.phase in (Phase.SHOWING, Phase.HIDDEN):
             m.abandon_current()
             self._stop_timers()
             self.canvas.set_image(None)
             self.canvas.repaint()
+        self._notice.stop()
         ok = dialogs.confirm(self, "Stop reading?",
                              "Stop the session now? Your answers so far are saved and the "
                              "session can be resumed later.", yes="Stop", no="Keep reading")
@@ -485,6 +507,8 @@ class ReaderWidget(QWidget):
         if m.phase == Phase.PAUSED:
             self._message("Paused", "The photo you were looking at will be shown again "
                           "in full.", "Continue  (Space)", "continue")
+        elif in_notice:
+            self._next()
         return False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override

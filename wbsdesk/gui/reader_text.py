@@ -1,0 +1,106 @@
+"""What the reading screen says: the rules on the start page, the answer cue, the countdown.
+
+Plain functions of the protocol's reading rules and the session's counts, so every sentence a
+reader sees is tested against the rules the session really follows (no Qt here).
+"""
+
+from __future__ import annotations
+
+import math
+
+from wbsdesk.core.protocol import Reading
+
+#: How long "No answer recorded" stays on the grey screen before the next photo (ms).
+NO_ANSWER_NOTICE_MS = 1500
+
+
+def no_answer_notice_ms(reading: Reading) -> int:
+    """How long the "no answer" notice stays: 1.5 s, never longer than a photo's display."""
+    return min(NO_ANSWER_NOTICE_MS, round(1000 * reading.seconds_per_photo))
+
+
+def format_duration(seconds: float) -> str:
+    """``1 h 02 min``, ``12 min 05 s`` or ``42 s``."""
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")
+
+
+def _photos(n: int) -> str:
+    return f"{n} photo" + ("" if n == 1 else "s")
+
+
+def instructions(reading: Reading, *, scored_left: int, practice_left: int,
+                 resumed: bool) -> list[str]:
+    """The start page's paragraphs: the rules this session follows, in the reader's words.
+
+    Parameters
+    ----------
+    reading : Reading
+        The protocol's reading rules.
+    scored_left, practice_left : int, keyword-only
+        Photos still to read that count, and practice photos still to read.
+    resumed : bool, keyword-only
+        The session continues after an interruption.
+
+    Returns
+    -------
+    list of str
+        One paragraph per rule.
+
+    Examples
+    --------
+    >>> from wbsdesk.core.protocol import Reading
+    >>> instructions(Reading(), scored_left=3, practice_left=0, resumed=False)[1]
+    'Each photo is shown for exactly 10 seconds, whatever you do.'
+    """
+    n_keys = len(reading.scale)
+    shown = reading.seconds_per_photo
+    window = reading.response_window_seconds
+    total = scored_left + practice_left
+    least = total * shown
+    count = f"{_photos(scored_left)} to read"
+    if practice_left:
+        count = (f"{_photos(practice_left)} for practice first (they do not count), "
+                 f"then {count}")
+    first = f"Still to do: {count}" if resumed else count[0].upper() + count[1:]
+    lines = [f"{first}. This takes at least {format_duration(least)}, plus the time you take to "
+             "answer after a photo has turned grey.",
+             f"Each photo is shown for exactly {_seconds(shown)}, whatever you do."]
+    if window > 0:
+        lines.append(f"Then the photo turns grey and you have {_seconds(window)} more to "
+                     "answer. With no answer by then, none is recorded for that photo and "
+                     "the next photo follows.")
+    else:
+        lines.append("Then the photo turns grey. Answer while it is shown: an answer after "
+                     "that is not recorded.")
+    lines += [f"Answer with the keys 1–{n_keys} or a click, during the photo or once it is "
+              "grey. Your first answer is recorded the moment you give it and cannot be "
+              "changed. There is no feedback on whether it was right.",
+              "An answer given during the photo does not shorten it: the next photo comes "
+              "when the display time is over. An answer on the grey screen brings the next "
+              "photo at once.",
+              "P pauses after the current photo. Esc stops; you can resume later."]
+    if resumed:
+        lines.insert(0, "The session continues where it stopped.")
+    return lines
+
+
+def answer_cue(reading: Reading, rating: int) -> str:
+    """The visible confirmation after an answer, e.g. ``Answer recorded: 4 · Probably``."""
+    return f"Answer recorded:  {rating} · {reading.scale[rating - 1]}"
+
+
+def countdown(seconds_left: float) -> str:
+    """What the grey screen says while it waits for an answer: ``Answer now · 17 s left``."""
+    return f"Answer now  ·  {max(0, math.ceil(seconds_left - 1e-6))} s left"
+
+
+NO_ANSWER = "No answer recorded for that photo"
