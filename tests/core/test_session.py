@@ -27,7 +27,8 @@ def make(n=3, *, practice=0, seconds=10.0, window=20.0, done=(), resumed=False,
     committed = []
     reading = Reading(seconds_per_photo=seconds, response_window_seconds=window,
                       practice_photos=practice, unsure_counts_as=unsure)
-    plan = plan_session(list(range(10, 10 + n)), seed=7, practice=practice)
+    plan = plan_session(list(range(10, 10 + n)), seed=7, practice=practice,
+                        practice_ids=list(range(900, 900 + practice)))
     s = ReadingSession(plan, reading, committed.append, done=done, resumed=resumed,
                        clock=clock, wall_clock=lambda: f"wall{clock.t:.1f}")
     return s, clock, committed
@@ -35,12 +36,15 @@ def make(n=3, *, practice=0, seconds=10.0, window=20.0, done=(), resumed=False,
 
 def test_plan_is_seeded_per_reader_and_practice_comes_first():
     ids = list(range(100, 140))
-    a = plan_session(ids, seed=1, practice=3)
-    assert plan_session(ids, seed=1, practice=3) == a
-    b = plan_session(ids, seed=2, practice=3)
+    pool = list(range(900, 906))
+    a = plan_session(ids, seed=1, practice=3, practice_ids=pool)
+    assert plan_session(ids, seed=1, practice=3, practice_ids=pool) == a
+    b = plan_session(ids, seed=2, practice=3, practice_ids=pool)
     assert [s.photo_id for s in a] != [s.photo_id for s in b]
     assert [s.practice for s in a] == [True] * 3 + [False] * 40
     assert sorted(s.photo_id for s in a if not s.practice) == ids
+    # practice photos come from the practice set only: no face is practice and scored
+    assert {s.photo_id for s in a if s.practice} <= set(pool)
     assert [s.position for s in a] == list(range(43))
     # the scored order does not depend on how many practice photos there are
     assert ([s.photo_id for s in a if not s.practice]
@@ -192,3 +196,14 @@ def test_bad_calls_are_refused():
         s.answer(6)
     with pytest.raises(SessionStateError):
         s.expire()
+
+
+def test_practice_is_never_drawn_from_the_scored_photos():
+    ids = list(range(10))
+    # no practice set: the protocol's practice photos are refused, not borrowed
+    assert [s.practice for s in plan_session(ids, seed=3, practice=4)] == [False] * 10
+    # a smaller practice set: all of it, no more
+    short = plan_session(ids, seed=3, practice=4, practice_ids=[50, 51])
+    assert [s.photo_id for s in short if s.practice] in ([50, 51], [51, 50])
+    with pytest.raises(ValueError, match="practice photo cannot also be a scored"):
+        plan_session(ids, seed=3, practice=1, practice_ids=[5])

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.conftest import make_photo, write_manifest
 from wbsdesk.services.importer import import_manifest
-from wbsdesk.services.studies import create_study
+from wbsdesk.services.studies import create_study, set_practice
 
 GROUPS = ("wbs", "other_syndrome", "healthy")
 LABELS = {"wbs": "Williams-Beuren syndrome", "other_syndrome": "Other genetic syndrome",
@@ -52,17 +52,24 @@ def _crop_bytes(i: int, side: int) -> bytes:
 
 def make_reading_study(ws, tmp_path: Path, *, n: int = 5, name: str = "tiny",
                        crops: bool = True, side: int = 256, **protocol) -> str:
-    """Create study ``name`` with ``n`` subjects, each with an ``ok`` reader crop."""
+    """Create study ``name`` with ``n`` subjects, each with an ``ok`` reader crop.
+
+    ``practice=k`` (a protocol setting) also adds ``k`` practice-only subjects after them,
+    the set the practice photos are drawn from.
+    """
     proto = tmp_path / f"{name}.toml"
     proto.write_text(protocol_text(**protocol), encoding="utf-8")
     create_study(ws, name, proto)
     folder = tmp_path / f"{name}-photos"
     rows = []
-    for i in range(n):
+    n_practice = protocol.get("practice", 0)
+    for i in range(n + n_practice):
         make_photo(folder / file_name(i), seed=300 + i)
         rows.append({"subject_id": subject_key(i), "photo": file_name(i),
                      "group": GROUPS[i % 3]})
     import_manifest(ws, name, write_manifest(folder / "m.csv", rows))
+    if n_practice:
+        set_practice(ws, name, [subject_key(i) for i in range(n, n + n_practice)])
     if crops:
         study = ws.store.study(name)
         with ws.store.atomic():

@@ -10,7 +10,13 @@ from click.testing import CliRunner
 
 from wbsdesk.cli import cli
 from wbsdesk.errors import UserError
-from wbsdesk.services.demo import DEMO_STUDY, GROUP_COUNTS, build_demo, write_demo_photos
+from wbsdesk.services.demo import (
+    DEMO_STUDY,
+    GROUP_COUNTS,
+    PRACTICE_GROUPS,
+    build_demo,
+    write_demo_photos,
+)
 from wbsdesk.services.studies import show_study
 
 SMALL = {"wbs": 3, "other_syndrome": 2, "healthy": 3}
@@ -26,7 +32,7 @@ def test_same_seed_same_bytes_other_seed_other_faces(tmp_path):
     write_demo_photos(tmp_path / "c", seed=12, counts=SMALL)
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
-    assert len(a) == sum(SMALL.values()) + 1  # photos + manifest
+    assert len(a) == sum(SMALL.values()) + len(PRACTICE_GROUPS) + 1  # photos + manifest
     assert all(a[k] != c[k] for k in a if k.endswith(".jpg"))
 
 
@@ -45,6 +51,10 @@ def test_demo_study_is_complete(demo_ws):
     assert all("synthetic" in v["label"] for v in info["groups"].values())
     assert info["folds"]["assigned"] and info["folds"]["unassigned_subjects"] == 0
     assert info["faces"]["ok"] == 150 and info["faces"]["manual"] == 150
+    # a separate practice set, one per group, so no reader practises on a scored face
+    assert info["practice_only_subjects"] == len(PRACTICE_GROUPS) == 3
+    assert {g: v["practice_only"] for g, v in info["groups"].items()} == {
+        g: PRACTICE_GROUPS.count(g) for g in GROUP_COUNTS}
     subj = demo_ws.store.subjects(demo_ws.store.study(DEMO_STUDY).id)
     assert all(s.metadata["synthetic"] == "1" for s in subj)
     assert all(len(json.loads(s.metadata["landmarks"])) == 5 for s in subj)

@@ -78,7 +78,7 @@ def test_reads_are_idempotent_and_never_duplicated(store):
     assert [(r["position"], r["practice"], r["rating"], r["binary_read"]) for r in reads] == [
         (0, True, 4, True), (1, False, None, None)]
     assert store.read_positions(sid) == {0, 1}
-    assert store.read_counts(study) == {sid: 2}
+    assert store.read_counts(study) == {sid: 1}  # scored reads only (practice left out)
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"), store.atomic():
         store.insert_session(reader_id=reader, study_id=study, protocol_json="{}",
                              order_seed=1, photo_order=[])

@@ -13,6 +13,7 @@ from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.services import demo as demo_service
 from wbsdesk.services import studies as study_service
+from wbsdesk.services.db_check import check_database
 from wbsdesk.services.importer import import_manifest
 
 
@@ -49,7 +50,9 @@ def study_list(obj: Ctx, as_json: bool) -> None:
             click.echo(f"No studies in {obj.workspace_path}. Try 'wbsdesk demo'.")
             return
         table(["study", "protocol", "subjects", "photos", "data"],
-              [[r["name"], r["protocol"], r["subjects"], r["photos"],
+              [[r["name"], r["protocol"],
+                f"{r['subjects']} (+{r['practice_only']} practice)" if r["practice_only"]
+                else r["subjects"], r["photos"],
                 "synthetic" if r["synthetic"] else "real"] for r in rows])
 
     emit(rows, as_json, render)
@@ -67,10 +70,13 @@ def study_show(obj: Ctx, name: str, as_json: bool) -> None:
     def render() -> None:
         tag = " [SYNTHETIC DATA]" if info["synthetic"] else ""
         click.echo(f"Study {info['name']}{tag}: {info['title']} (protocol {info['protocol']})")
-        table(["group", "label", "subjects", "excluded", "photos", "primary"],
+        table(["group", "label", "subjects", "excluded", "practice-only", "photos", "primary"],
               [[g + (" *" if v["positive"] else ""), v["label"], v["subjects"], v["excluded"],
-                v["photos"], v["primary_photos"]] for g, v in info["groups"].items()]
-              + [["total", "", info["subjects"], "", info["photos"], ""]])
+                v["practice_only"], v["photos"], v["primary_photos"]]
+               for g, v in info["groups"].items()]
+              + [["total", "", info["subjects"], "",
+                  sum(v["practice_only"] for v in info["groups"].values()), info["photos"],
+                  ""]])
         f = info["folds"]
         if f["assigned"]:
             extra = (f"; {f['unassigned_subjects']} subjects have no fold yet"
@@ -198,20 +204,21 @@ def table1_cmd(obj: Ctx, name: str, as_json: bool) -> None:
 @click.pass_obj
 def demo_cmd(obj: Ctx, if_missing: bool, seed: int, train: bool, as_json: bool) -> None:
     """Build the synthetic demo study 'demo' (no real person appears)."""
-    with obj.open() as ws:
-        if if_missing and ws.store.study(demo_service.DEMO_STUDY) is not None:
-            info = {"study": demo_service.DEMO_STUDY, "built": False}
-            emit(info, as_json, lambda: click.echo("The demo study already exists."))
-            return
-        last = [""]
+    last = [""]
 
-        def progress(p: Progress) -> None:
-            step = p.message.split(" · ")[0]
-            if step != last[0]:
-                last[0] = step
-                click.echo(f"  {step}", err=True)
+    def progress(p: Progress) -> None:
+        step = p.message.split(" · ")[0]
+        if step != last[0]:
+            last[0] = step
+            click.echo(f"  {step}", err=True)
 
-        result = demo_service.build_demo(ws, seed=seed, train=train, progress=progress)
+    with obj.open() as ws:  # waits while another process builds the demo
+        result = demo_service.build_demo(ws, seed=seed, train=train, if_missing=if_missing,
+                                         progress=progress)
+    if result is None:
+        info = {"study": demo_service.DEMO_STUDY, "built": False}
+        emit(info, as_json, lambda: click.echo("The demo study already exists."))
+        return
     data = {"study": result.study, "built": True, "subjects": result.subjects,
             "groups": result.groups, "seed": result.seed, "seconds": round(result.seconds, 1),
             "run": result.run, "synthetic": True, "workspace": str(obj.workspace_path)}
@@ -231,19 +238,26 @@ def db_group() -> None:
 @json_option
 @click.pass_obj
 def db_check(obj: Ctx, as_json: bool) -> None:
-    """Integrity check and schema version of the workspace database."""
-    with obj.open() as ws:
-        problems = ws.store.integrity_check()
-        applied = ws.store.schema_version()
-        data = {"database": str(ws.store.path), "ok": not problems, "problems": problems,
-                "schema_version": len(applied), "migrations": applied}
+    """Integrity, schema version and files of the workspace database (read-only).
+
+    Writes nothing: no migration is applied (pending ones are listed), and no file or folder
+    is created or changed. Exits 1 when a problem is found.
+    """
+    result = check_database(obj.workspace_path)
+    data = result.to_dict()
 
     def render() -> None:
-        click.echo(f"{data['database']}: schema version {len(applied)} ({applied[-1]})")
-        click.echo("integrity: ok" if not problems else "integrity: PROBLEMS")
-        for p in problems:
+        applied = result.migrations
+        version = f"schema version {len(applied)}" + (f" ({applied[-1]})" if applied else "")
+        click.echo(f"{result.database}: {version}")
+        click.echo("integrity: ok" if result.ok else "integrity: PROBLEMS")
+        for p in result.problems:
             click.echo(f"  - {p}")
+        if result.wal:
+            click.echo(f"write-ahead log: {result.wal}")
+        for n in result.notes:
+            click.echo(f"note: {n}")
 
     emit(data, as_json, render)
-    if problems:
+    if not result.ok:
         raise SystemExit(1)

@@ -120,3 +120,28 @@ def exclude_cmd(obj: Ctx, name: str, subject: str, reason: str | None, undo: boo
     data = {"study": name, "subject": subject, "excluded": not undo, "reason": reason}
     emit(data, as_json, lambda: click.echo(
         f"{'Included' if undo else 'Excluded'} subject {subject} of {name!r}."))
+
+
+@cli.command("practice")
+@click.argument("name")
+@click.argument("subjects", nargs=-1, required=True)
+@click.option("--undo", is_flag=True, help="Make them study subjects again.")
+@json_option
+@click.pass_obj
+def practice_cmd(obj: Ctx, name: str, subjects: tuple[str, ...], undo: bool,
+                 as_json: bool) -> None:
+    """Mark SUBJECTS of NAME as practice-only: readers see them only as practice photos.
+
+    Practice-only subjects are left out of the folds, training and every analysis, so no
+    face is both a practice photo and a scored one. Mark them before the first reading
+    session and training run. The protocol's [reading] practice_photos are drawn from them.
+    """
+    from wbsdesk.services import studies
+
+    with obj.open() as ws:
+        changed = studies.set_practice(ws, name, list(subjects), practice=not undo)
+    data = {"study": name, "practice_only": not undo, "changed": changed}
+    emit(data, as_json, lambda: click.echo(
+        f"{len(changed)} subject(s) of {name!r} "
+        f"{'are study subjects again' if undo else 'are now practice-only'}"
+        + (f": {', '.join(changed)}." if changed else " (no change).")))

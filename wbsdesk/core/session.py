@@ -80,44 +80,60 @@ def wall_now() -> str:
 
 
 def plan_session(photo_ids: Sequence[int], *, seed: int, order: str = "per_reader_random",
-                 practice: int = 0) -> list[Stimulus]:
+                 practice: int = 0, practice_ids: Sequence[int] = ()) -> list[Stimulus]:
     """The photos of one session in display order: practice photos first, then every photo.
 
     Parameters
     ----------
     photo_ids : sequence of int
-        The study's photos to read, in the study's order.
+        The study's photos to read (scored), in the study's order.
     seed : int, keyword-only
         The reader's order seed (stored with the session).
     order : {"per_reader_random", "fixed"}, keyword-only
         Shuffle the scored photos with ``seed``, or keep the given order.
     practice : int, keyword-only
-        Number of practice photos, drawn with ``seed`` from the same photos (they are shown
-        again, scored, later). Capped at the number of photos.
+        Number of practice photos wanted. They are drawn with ``seed`` from
+        ``practice_ids`` only, never from the scored photos (a face shown as practice must
+        not be scored later), so at most ``len(practice_ids)`` are shown.
+    practice_ids : sequence of int, keyword-only
+        The study's practice-only photos (left out of every analysis).
 
     Returns
     -------
     list of Stimulus
-        Of length ``min(practice, n) + n``; positions ``0 ..`` in display order.
+        Of length ``min(practice, len(practice_ids)) + len(photo_ids)``; positions ``0 ..``
+        in display order.
+
+    Raises
+    ------
+    ValueError
+        If a photo id repeats, or a practice photo is also a scored photo.
 
     Examples
     --------
-    >>> plan = plan_session([10, 11, 12], seed=1, practice=1)
+    >>> plan = plan_session([10, 11, 12], seed=1, practice=1, practice_ids=[90, 91])
     >>> [s.practice for s in plan], sorted(s.photo_id for s in plan if not s.practice)
     ([True, False, False, False], [10, 11, 12])
+    >>> plan[0].photo_id in (90, 91)
+    True
+    >>> len(plan_session([10, 11, 12], seed=1, practice=2))  # no practice set: no practice
+    3
     """
     ids = [int(p) for p in photo_ids]
-    if len(set(ids)) != len(ids):
+    pool = [int(p) for p in practice_ids]
+    if len(set(ids)) != len(ids) or len(set(pool)) != len(pool):
         raise ValueError("photo ids must be unique")
+    if set(ids) & set(pool):
+        raise ValueError("a practice photo cannot also be a scored photo")
     if order not in ("per_reader_random", "fixed"):
         raise ValueError(f"unknown order {order!r}")
     scored = list(ids)
     if order == "per_reader_random":
         perm = np.random.default_rng([seed, 0]).permutation(len(ids))
         scored = [ids[i] for i in perm]
-    n_practice = min(max(practice, 0), len(ids))
-    chosen = np.random.default_rng([seed, 1]).choice(len(ids), size=n_practice, replace=False)
-    items = [(ids[i], True) for i in chosen] + [(p, False) for p in scored]
+    n_practice = min(max(practice, 0), len(pool))
+    chosen = np.random.default_rng([seed, 1]).choice(len(pool), size=n_practice, replace=False)
+    items = [(pool[i], True) for i in chosen] + [(p, False) for p in scored]
     return [Stimulus(position=i, photo_id=p, practice=f) for i, (p, f) in enumerate(items)]
 
 

@@ -71,7 +71,8 @@ def load_cases(ws: Workspace, study: Study, run: RunRow) -> tuple[Cases, list[st
         or a case scored by different folds for different architectures (each names the
         subjects).
     """
-    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False)}
+    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False,
+                                                   include_practice=False)}
     excluded = [s for s in ws.store.subjects(study.id) if s.excluded]
     photos = sorted((p for p in ws.store.photos(study.id)
                      if p.is_primary and p.subject_id in subjects),

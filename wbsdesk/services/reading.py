@@ -16,7 +16,7 @@ import logging
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import NormalDist
@@ -28,6 +28,7 @@ from wbsdesk.core.protocol import Protocol, Reading, protocol_from_dict
 from wbsdesk.core.session import ReadRecord, Stimulus, plan_session
 from wbsdesk.errors import UserError
 from wbsdesk.services.faces import require_faces_ok
+from wbsdesk.services.session_lock import SessionLock
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
 from wbsdesk.store.reading import ReaderRow, SessionRow
@@ -111,6 +112,8 @@ class SessionSetup:
 
     ``images`` maps photo id to the absolute path of its reader crop. ``done`` holds the
     positions already committed. ``session_id`` is ``None`` for a preview (nothing stored).
+    ``lock`` is the session's OS lock, held by this process until :meth:`release` (a
+    preview has none).
     """
 
     session_id: int | None
@@ -123,11 +126,17 @@ class SessionSetup:
     images: dict[int, Path]
     resumed: bool = False
     interruptions: int = 0
+    lock: SessionLock | None = field(default=None, compare=False, repr=False)
 
     @property
     def preview(self) -> bool:
         """Whether this is a preview whose reads are not stored."""
         return self.session_id is None
+
+    def release(self) -> None:
+        """Let another process open this session (when the reading screen closes)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _question(protocol: Protocol) -> str:
@@ -136,8 +145,28 @@ def _question(protocol: Protocol) -> str:
 
 
 def _reading_photo_ids(ws: Workspace, study: Study) -> list[int]:
-    included = {s.id for s in ws.store.subjects(study.id, include_excluded=False)}
+    included = {s.id for s in ws.store.subjects(study.id, include_excluded=False,
+                                                include_practice=False)}
     return [p.id for p in ws.store.photos(study.id) if p.is_primary and p.subject_id in included]
+
+
+def _practice_photo_ids(ws: Workspace, study: Study) -> list[int]:
+    """The primary photos of the study's practice-only subjects (never scored, never analysed)."""
+    practice = {s.id for s in ws.store.subjects(study.id, include_excluded=False)
+                if s.practice_only}
+    return [p.id for p in ws.store.photos(study.id) if p.is_primary and p.subject_id in practice]
+
+
+def _plan(ws: Workspace, study: Study, ids: Sequence[int], reading: Reading, *,
+          seed: int) -> list[Stimulus]:
+    """A session's order: the scored photos, after practice photos from the practice set."""
+    pool = _practice_photo_ids(ws, study)
+    if reading.practice_photos > len(pool):
+        log.warning("%s asks for %d practice photos but has %d practice-only subjects; "
+                    "showing %d (a scored photo is never used for practice)", study.name,
+                    reading.practice_photos, len(pool), len(pool))
+    return plan_session(ids, seed=seed, order=reading.order,
+                        practice=reading.practice_photos, practice_ids=pool)
 
 
 def _images(ws: Workspace, study: Study, photo_ids: Sequence[int], *,
@@ -162,14 +191,14 @@ def _images(ws: Workspace, study: Study, photo_ids: Sequence[int], *,
 
 
 def _setup(ws: Workspace, study: Study, reader: ReaderRow, row: SessionRow, *,
-           resumed: bool) -> SessionSetup:
+           resumed: bool, lock: SessionLock) -> SessionSetup:
     protocol = protocol_from_dict(json.loads(row.protocol_json), source=f"session {row.id}")
     plan = tuple(Stimulus(i, pid, practice) for i, (pid, practice) in enumerate(row.photo_order))
     return SessionSetup(session_id=row.id, study=study.name, reader=reader.name,
                         reading=protocol.reading, question=_question(protocol), plan=plan,
                         done=frozenset(ws.store.read_positions(row.id)),
                         images=_images(ws, study, sorted({s.photo_id for s in plan})),
-                        resumed=resumed, interruptions=row.interruptions)
+                        resumed=resumed, interruptions=row.interruptions, lock=lock)
 
 
 def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int | None = None,
@@ -179,6 +208,10 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
     Starting checks that every included primary photo has an ``ok`` face crop, stores the
     resolved protocol and a per-reader order (seeded with ``seed``, random by default).
     Resuming counts one interruption and continues at the first unanswered photo.
+
+    The session's OS lock (:class:`~wbsdesk.services.session_lock.SessionLock`) is taken
+    first and comes back held in the set-up: call ``setup.release()`` when the reading
+    screen closes. A session open in another process is refused, naming that process.
 
     Parameters
     ----------
@@ -196,11 +229,23 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
     Raises
     ------
     UserError
-        If the study or reader is unknown, photos are not ready, or the session is finished.
+        If the study or reader is unknown, photos are not ready, the session is finished,
+        or another process has it open.
     """
     study = load_study(ws, study_name)
     reader = _reader(ws, reader_name)
-    require_faces_ok(ws, study_name, purpose="reading")
+    lock = SessionLock(ws.root, study.id, reader.id, study=study.name, reader=reader.name)
+    lock.acquire()
+    try:
+        return _open_locked(ws, study, reader, lock, seed=seed, reading=reading)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _open_locked(ws: Workspace, study: Study, reader: ReaderRow, lock: SessionLock, *,
+                 seed: int | None, reading: Reading | None) -> SessionSetup:
+    require_faces_ok(ws, study.name, purpose="reading")
     row = ws.store.session_of(reader.id, study.id)
     if row is not None:
         if row.status == "finished":
@@ -211,7 +256,7 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
             ws.store.audit(study.id, "resume_session", {"session": row.id,
                                                         "reader": reader.name})
         log.info("resuming session %d (%s on %s)", row.id, reader.name, study.name)
-        return _setup(ws, study, reader, ws.store.session(row.id), resumed=True)
+        return _setup(ws, study, reader, ws.store.session(row.id), resumed=True, lock=lock)
     ids = _reading_photo_ids(ws, study)
     if not ids:
         raise UserError(f"study {study.name!r} has no photos to read",
@@ -220,8 +265,7 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
     if reading is not None:
         protocol = dataclasses.replace(protocol, reading=reading)
     order_seed = secrets.randbelow(2**31) if seed is None else int(seed)
-    plan = plan_session(ids, seed=order_seed, order=protocol.reading.order,
-                        practice=protocol.reading.practice_photos)
+    plan = _plan(ws, study, ids, protocol.reading, seed=order_seed)
     with ws.store.atomic():
         sid = ws.store.insert_session(reader_id=reader.id, study_id=study.id,
                                       protocol_json=protocol.to_json(), order_seed=order_seed,
@@ -229,7 +273,7 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
         ws.store.audit(study.id, "start_session", {"session": sid, "reader": reader.name,
                                                    "photos": len(ids), "seed": order_seed})
     log.info("started session %d (%s on %s, %d photos)", sid, reader.name, study.name, len(ids))
-    return _setup(ws, study, reader, ws.store.session(sid), resumed=False)
+    return _setup(ws, study, reader, ws.store.session(sid), resumed=False, lock=lock)
 
 
 def record_read(ws: Workspace, session_id: int, record: ReadRecord) -> bool:
@@ -295,7 +339,10 @@ def preview_setup(ws: Workspace, study_name: str, *, seed: int = 0) -> SessionSe
 
 
 def study_sessions(ws: Workspace, study_name: str) -> list[dict[str, Any]]:
-    """Every session of a study: reader, kind, status, progress and interruptions (admin)."""
+    """Every session of a study: reader, kind, status, progress and interruptions (admin).
+
+    ``read`` / ``total`` count scored photos; ``practice`` is the number of practice photos.
+    """
     study = load_study(ws, study_name)
     counts = ws.store.read_counts(study.id)
     out = []
@@ -304,7 +351,9 @@ def study_sessions(ws: Workspace, study_name: str) -> list[dict[str, Any]]:
         assert reader is not None
         out.append({"session": s.id, "reader": reader.name, "role": reader.role,
                     "kind": reader_kind(reader), "status": s.status,
-                    "read": counts.get(s.id, 0), "total": len(s.photo_order),
+                    "read": counts.get(s.id, 0),
+                    "total": sum(not practice for _, practice in s.photo_order),
+                    "practice": sum(practice for _, practice in s.photo_order),
                     "interruptions": s.interruptions, "order_seed": s.order_seed,
                     "started_at": s.started_at, "finished_at": s.finished_at})
     return out
@@ -418,7 +467,8 @@ def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
         held = ws.store.session_of(row.id, study.id) if row else None
         ids = _reading_photo_ids(ws, study)
         shown = (len(held.photo_order) if held else
-                 len(ids) + min(study.protocol.reading.practice_photos, len(ids)))
+                 len(ids) + min(study.protocol.reading.practice_photos,
+                                len(_practice_photo_ids(ws, study))))
         if answers < shown:
             raise UserError(f"the answers file has {answers} answers, but the session shows "
                             f"{shown} photos (practice included)")
@@ -529,7 +579,7 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
     subjects = {s.id: s for s in ws.store.subjects(study.id)}
     photos = {p.id: p for p in ws.store.photos(study.id)}
     positive = study.protocol.groups.positive
-    truth_of = {pid: subjects[photos[pid].subject_id].group == positive for pid in ids}
+    truth_of = {pid: subjects[p.subject_id].group == positive for pid, p in photos.items()}
     written = []
     for i, sim in enumerate(SIMULATED_READERS):
         row = ws.store.reader(sim.name)
@@ -539,8 +589,7 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
             continue
         rng = np.random.default_rng([seed, i])
         order_seed = int(rng.integers(2**31))
-        plan = plan_session(ids, seed=order_seed, order=reading.order,
-                            practice=reading.practice_photos)
+        plan = _plan(ws, study, ids, reading, seed=order_seed)
         ratings = simulate_ratings([truth_of[s.photo_id] for s in plan], sim, reading, rng)
         with ws.store.atomic():
             if row is None:

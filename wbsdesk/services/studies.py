@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,14 +15,30 @@ from wbsdesk.core.folds import assign_folds, fold_table
 from wbsdesk.core.protocol import Protocol, parse_protocol, protocol_from_dict
 from wbsdesk.errors import UserError
 from wbsdesk.services.workspace import Workspace
+from wbsdesk.store.repo import SubjectRow
 
 log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
+#: The manifest column that marks a generated (not real) photo, e.g. the demo's faces.
+SYNTHETIC_COLUMN = "synthetic"
+_TRUE = {"1", "true", "yes", "y"}
+
+
+def is_synthetic(subjects: Sequence[SubjectRow]) -> bool:
+    """Whether a study's data holds synthetic photos: any subject marked so in its manifest.
+
+    The label follows the photos, not the protocol: a study made with the demo protocol but
+    real photos is not synthetic, and generated photos are flagged whatever the protocol.
+    """
+    return any(str(s.metadata.get(SYNTHETIC_COLUMN, "")).strip().lower() in _TRUE
+               for s in subjects)
+
+
 @dataclass(frozen=True)
 class Study:
-    """A study and its resolved protocol."""
+    """A study and its resolved protocol (``synthetic``: its photos are generated)."""
 
     id: int
     name: str
@@ -69,8 +86,8 @@ def load_study(ws: Workspace, name: str) -> Study:
                 "there are no studies yet: run 'wbsdesk demo' or 'wbsdesk study create'")
         raise UserError(f"no study named {name!r} in {ws.root}", hint=hint)
     protocol = protocol_from_dict(json.loads(row.protocol_json), source=f"study {name}")
-    return Study(id=row.id, name=row.name, protocol=protocol, synthetic=row.synthetic,
-                 created_at=row.created_at)
+    return Study(id=row.id, name=row.name, protocol=protocol,
+                 synthetic=is_synthetic(ws.store.subjects(row.id)), created_at=row.created_at)
 
 
 def list_studies(ws: Workspace) -> list[dict[str, Any]]:
@@ -79,7 +96,9 @@ def list_studies(ws: Workspace) -> list[dict[str, Any]]:
     for row in ws.store.studies():
         subjects = ws.store.subjects(row.id)
         out.append({"name": row.name, "protocol": row.protocol_name,
-                    "synthetic": row.synthetic, "subjects": len(subjects),
+                    "synthetic": is_synthetic(subjects),
+                    "subjects": sum(not s.practice_only for s in subjects),
+                    "practice_only": sum(s.practice_only for s in subjects),
                     "photos": len(ws.store.photos(row.id)), "created_at": row.created_at})
     return out
 
@@ -87,8 +106,11 @@ def list_studies(ws: Workspace) -> list[dict[str, Any]]:
 def show_study(ws: Workspace, name: str) -> dict[str, Any]:
     """Everything about a study a researcher checks: per-group counts and fold status."""
     study = load_study(ws, name)
-    subjects = ws.store.subjects(study.id)
-    photos = ws.store.photos(study.id)
+    everyone = ws.store.subjects(study.id)
+    practice = {s.id for s in everyone if s.practice_only}
+    subjects = [s for s in everyone if s.id not in practice]  # practice-only: counted apart
+    all_photos = ws.store.photos(study.id)
+    photos = [p for p in all_photos if p.subject_id not in practice]
     folds = ws.store.folds(study.id)
     groups = {}
     for g in study.protocol.groups.names:
@@ -99,11 +121,12 @@ def show_study(ws: Workspace, name: str) -> dict[str, Any]:
             "positive": g == study.protocol.groups.positive,
             "subjects": len(members),
             "excluded": sum(s.excluded for s in members),
+            "practice_only": sum(s.group == g for s in everyone if s.id in practice),
             "photos": sum(1 for p in photos if p.subject_id in ids),
             "primary_photos": sum(1 for p in photos if p.subject_id in ids and p.is_primary),
         }
     settings = ws.store.fold_settings(study.id)
-    included = [s for s in subjects if not s.excluded]
+    included = [s for s in subjects if not s.excluded and not s.practice_only]
     fold_status = {
         "assigned": settings is not None,
         "seed": settings[0] if settings else None,
@@ -123,7 +146,9 @@ def show_study(ws: Workspace, name: str) -> dict[str, Any]:
     return {"name": study.name, "protocol": study.protocol.name,
             "title": study.protocol.title, "synthetic": study.synthetic,
             "created_at": study.created_at, "subjects": len(subjects),
-            "photos": len(photos), "groups": groups, "folds": fold_status, "faces": faces}
+            "photos": len(photos), "practice_only_subjects": len(practice),
+            "practice_photos": len(all_photos) - len(photos), "groups": groups,
+            "folds": fold_status, "faces": faces}
 
 
 @dataclass(frozen=True)
@@ -161,7 +186,8 @@ def folds(ws: Workspace, name: str, *, seed: int | None = None,
     """
     study = load_study(ws, name)
     store = ws.store
-    subjects = store.subjects(study.id, include_excluded=False)
+    subjects = store.subjects(study.id, include_excluded=False,
+                              include_practice=False)
     if not subjects:
         raise UserError(f"study {name!r} has no subjects yet", hint="import a manifest first")
     settings = store.fold_settings(study.id)
@@ -192,7 +218,8 @@ def fold_report(ws: Workspace, name: str) -> FoldsReport | None:
     settings = ws.store.fold_settings(study.id)
     if settings is None:
         return None
-    subjects = ws.store.subjects(study.id, include_excluded=False)
+    subjects = ws.store.subjects(study.id, include_excluded=False,
+                                 include_practice=False)
     stored = ws.store.folds(study.id)
     groups = {s.id: s.group for s in subjects}
     in_folds = {sid: f for sid, f in stored.items() if sid in groups}
@@ -203,10 +230,65 @@ def fold_report(ws: Workspace, name: str) -> FoldsReport | None:
                        unassigned_subjects=sum(1 for s in subjects if s.id not in stored))
 
 
+def set_practice(ws: Workspace, name: str, subject_keys: Sequence[str], *,
+                 practice: bool = True) -> list[str]:
+    """Mark subjects as practice-only (or, ``practice=False``, as study subjects again).
+
+    A practice-only subject's photo is shown to readers only as a practice photo and is
+    left out of the folds, training, Table 1 and every analysis, so no face is both practice
+    and scored. The change is refused once the study has a reading session or a training
+    run, since it would change what those scored.
+
+    Parameters
+    ----------
+    ws : Workspace
+    name : str
+        The study.
+    subject_keys : sequence of str
+        Subject IDs as in the manifest.
+    practice : bool, keyword-only
+        Mark (``True``) or unmark.
+
+    Returns
+    -------
+    list of str
+        The subjects whose flag changed.
+
+    Raises
+    ------
+    UserError
+        For an unknown subject, or a study that already has sessions or runs.
+    """
+    study = load_study(ws, name)
+    by_key = {s.key: s for s in ws.store.subjects(study.id)}
+    unknown = [k for k in subject_keys if k not in by_key]
+    if unknown:
+        raise UserError(f"study {name!r} has no subject {', '.join(map(repr, unknown))}")
+    used = []
+    if ws.store.sessions(study.id):
+        used.append("reading sessions")
+    if ws.store.runs(study.id):
+        used.append("training runs")
+    if used:
+        raise UserError(f"study {name!r} already has {' and '.join(used)}: marking practice "
+                        "photos now would change what they scored",
+                        hint="mark practice-only subjects before the first session and run")
+    changed = [k for k in dict.fromkeys(subject_keys) if by_key[k].practice_only != practice]
+    with ws.store.atomic():
+        for k in changed:
+            ws.store.set_practice_only(by_key[k].id, practice)
+        ws.store.audit(study.id, "set_practice" if practice else "unset_practice",
+                       {"subjects": changed})
+    log.info("%s %d practice-only subject(s) of %s", "marked" if practice else "unmarked",
+             len(changed), name)
+    return changed
+
+
 def demographics(ws: Workspace, name: str) -> tuple[Study, Table1]:
     """Table 1 of a study: positive group vs. all controls (excluded subjects left out)."""
     study = load_study(ws, name)
-    subjects = ws.store.subjects(study.id, include_excluded=False)
+    subjects = ws.store.subjects(study.id, include_excluded=False,
+                                 include_practice=False)
     if not subjects:
         raise UserError(f"study {name!r} has no subjects yet", hint="import a manifest first")
     pos = study.protocol.groups.positive

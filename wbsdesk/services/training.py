@@ -62,7 +62,8 @@ def training_data(ws: Workspace, study: Study) -> TrainingData:
     if not folds:
         raise UserError(f"the folds of {study.name!r} are not assigned yet",
                         hint=f"run 'wbsdesk folds {study.name}'")
-    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False)}
+    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False,
+                                                   include_practice=False)}
     missing = sorted(s.key for s in subjects.values() if s.id not in folds)
     if missing:
         raise UserError(f"{len(missing)} subject(s) of {study.name!r} have no fold: "
@@ -162,6 +163,7 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
                                 hint="start a new run instead")
             # refused (UserError) while another process trains this run
             hold.enter_context(RunLock(spec.run_dir, row.name))
+            _check_weights_unchanged(row, spec)
             with ws.store.atomic():
                 ws.store.set_run_status(row.id, "running")
             run_id, run_name = row.id, row.name
@@ -205,6 +207,22 @@ def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
                        seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
 
 
+def _check_weights_unchanged(row: RunRow, spec: CVSpec) -> None:
+    """Refuse to resume a run whose ImageNet weight files changed since it started."""
+    if spec.weights_dir is None:
+        return
+    from wbsdesk.ml.registry import arch_spec
+
+    for arch, sha in sorted(row.weights.items()):
+        path = spec.weights_dir / arch_spec(arch).weights_file
+        if path.is_file() and sha256_file(path) != sha:
+            raise UserError(
+                f"run {row.name!r} started from {arch} ImageNet weights with SHA-256 "
+                f"{sha[:16]}..., but {path} now holds other bytes; resuming would mix two "
+                "starting points", hint="import the weight file the run started from again, "
+                "or start a new run")
+
+
 def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, spec: CVSpec,
                       data: TrainingData, *, progress: ProgressFn,
                       cancel: CancelToken) -> tuple[CVSummary, int]:
@@ -213,23 +231,32 @@ def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, s
 
     try:
         summary = run_cv(spec, progress=progress, cancel=cancel)
+        n = import_finished_folds(ws, run_id, spec.run_dir, data)
     except Cancelled:
-        import_finished_folds(ws, run_id, spec.run_dir, data)
+        _import_what_finished(ws, run_id, spec.run_dir, data)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "cancelled")
         log.info("run %s cancelled; resume with 'wbsdesk train %s --resume %s'", run_name,
                  study.name, run_name)
         raise
     except BaseException:
-        import_finished_folds(ws, run_id, spec.run_dir, data)
+        _import_what_finished(ws, run_id, spec.run_dir, data)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "failed")
         raise
-    n = import_finished_folds(ws, run_id, spec.run_dir, data)
     with ws.store.atomic():
         ws.store.set_run_status(run_id, "finished", device=summary.plan.device)
         ws.store.audit(study.id, "train_finish", {"run": run_name, "folds": n})
     return summary, n
+
+
+def _import_what_finished(ws: Workspace, run_id: int, run_dir: Path, data: TrainingData) -> None:
+    """Import the finished folds of a run that stopped; the reason it stopped is what the
+    user sees, so a fold that cannot be imported (a replaced checkpoint) is only logged."""
+    try:
+        import_finished_folds(ws, run_id, run_dir, data)
+    except UserError as exc:
+        log.warning("run folder %s: not every finished fold was imported: %s", run_dir, exc)
 
 
 def new_run_name(ws: Workspace, name: str) -> str:
@@ -257,16 +284,27 @@ def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
                           data: TrainingData) -> int:
     """Import every finished fold of a run folder into the store (one transaction each).
 
-    Idempotent: importing a fold again replaces its rows with the same values.
+    Idempotent: importing a fold again replaces its rows with the same values. A fold's
+    checkpoint is imported only when its SHA-256 matches ``done.json`` (and what the store
+    holds for the fold already).
 
     Returns
     -------
     int
         The number of finished folds found.
+
+    Raises
+    ------
+    UserError
+        A fold checkpoint that does not match its recorded SHA-256 (replaced or damaged),
+        or predictions for photos outside the fold.
     """
+    from wbsdesk.ml.checkpoints import checkpoint_records, verify_file
     from wbsdesk.ml.cvspec import read_oof
 
     fold_of = dict(zip(data.photo_ids, data.folds, strict=True))
+    run = Path(run_dir).name
+    stored = _stored_hashes(ws, run_id)
     n = 0
     for done in sorted(Path(run_dir).glob("*/fold*/done.json")):
         d = done.parent
@@ -279,15 +317,28 @@ def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
         if wrong:
             raise UserError(f"{d}: predictions for photos outside fold {fold}: {wrong[:5]}")
         ckpt = d / "checkpoint.pt"
+        records = checkpoint_records(ckpt, done=info, stored=stored.get((arch, fold)))
+        sha = verify_file(ckpt, records, label=f"run {run!r}, {arch} fold {fold}")
         with ws.store.atomic():
             ws.store.upsert_fold_result(
                 run_id, arch=arch, fold=fold, epochs=len(losses), losses=losses,
                 checkpoint=ckpt.relative_to(ws.root).as_posix(),
-                checkpoint_sha256=sha256_file(ckpt), n_train=int(info.get("n_train", 0)),
+                checkpoint_sha256=sha, n_train=int(info.get("n_train", 0)),
                 n_test=len(preds), train_seconds=float(info.get("train_seconds", 0.0)),
                 images_per_second=float(info.get("images_per_second", 0.0)), predictions=preds)
         n += 1
     return n
+
+
+def _stored_hashes(ws: Workspace, run_id: int) -> dict[tuple[str, int], str]:
+    return {(f["arch"], int(f["fold"])): f["checkpoint_sha256"]
+            for f in ws.store.fold_results(run_id)}
+
+
+def stored_checkpoint_hashes(ws: Workspace, row: RunRow) -> dict[tuple[str, int], str]:
+    """``(arch, fold)`` -> the SHA-256 the store recorded for each imported fold checkpoint
+    of a run (what a fold model must match before it is loaded)."""
+    return _stored_hashes(ws, row.id)
 
 
 #: Run statuses :func:`train` can resume (``running`` too: its process may have died).

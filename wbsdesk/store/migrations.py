@@ -223,6 +223,13 @@ def m0004_runs(db: Database) -> None:
     )
 
 
+@migrations(name="0005_practice_only")
+def m0005_practice_only(db: Database) -> None:
+    """Practice-only subjects: shown to readers as practice, left out of every analysis."""
+    db.execute("ALTER TABLE subjects ADD COLUMN practice_only INTEGER NOT NULL DEFAULT 0"
+               " CHECK (practice_only IN (0, 1))")
+
+
 def known_names() -> list[str]:
     """Names of every migration this version of wbsdesk knows, in order."""
     return [m.name for m in migrations._migrations]

@@ -192,10 +192,11 @@ class ReadingRepo:
             "SELECT position FROM reads WHERE session_id = ?", [session_id])}
 
     def read_counts(self, study_id: int) -> dict[int, int]:
-        """Session id -> number of committed reads (practice included), for a study."""
+        """Session id -> number of committed scored reads (practice left out), for a study."""
         return dict(self.db.execute(
             "SELECT r.session_id, COUNT(*) FROM reads r JOIN sessions s ON s.id = r.session_id"
-            " WHERE s.study_id = ? GROUP BY r.session_id", [study_id]).fetchall())
+            " WHERE s.study_id = ? AND r.practice = 0 GROUP BY r.session_id",
+            [study_id]).fetchall())
 
     def study_reads(self, study_id: int) -> list[dict[str, Any]]:
         """Every read of a study with its reader, subject and group (for export), in order."""

@@ -42,6 +42,7 @@ class SubjectRow:
     metadata: dict[str, str]
     excluded: bool
     exclusion_reason: str | None
+    practice_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,15 +106,27 @@ class Repo:
              json.dumps(dict(metadata), sort_keys=True), now_iso()])
         return int(cur.lastrowid)
 
-    def subjects(self, study_id: int, *, include_excluded: bool = True) -> list[SubjectRow]:
-        """Subjects of a study, in key order."""
+    def subjects(self, study_id: int, *, include_excluded: bool = True,
+                 include_practice: bool = True) -> list[SubjectRow]:
+        """Subjects of a study, in key order.
+
+        ``include_practice=False`` leaves out practice-only subjects: every analysis, the
+        folds, training and the scored reading set use that.
+        """
         sql = ("SELECT id, subject_key, grp, sex, age_months, diagnosis, metadata, excluded,"
-               " exclusion_reason FROM subjects WHERE study_id = ?")
+               " exclusion_reason, practice_only FROM subjects WHERE study_id = ?")
         if not include_excluded:
             sql += " AND excluded = 0"
+        if not include_practice:
+            sql += " AND practice_only = 0"
         rows = self.db.execute(sql + " ORDER BY subject_key", [study_id]).fetchall()
         return [SubjectRow(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), bool(r[7]),
-                           r[8]) for r in rows]
+                           r[8], bool(r[9])) for r in rows]
+
+    def set_practice_only(self, subject_id: int, practice_only: bool) -> None:
+        """Mark a subject as practice-only (or as a study subject again)."""
+        self.db.execute("UPDATE subjects SET practice_only = ? WHERE id = ?",
+                        [int(practice_only), subject_id])
 
     def set_excluded(self, subject_id: int, reason: str | None) -> None:
         """Exclude a subject with a reason (``None`` re-includes it)."""
