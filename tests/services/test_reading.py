@@ -65,6 +65,7 @@ def test_sessions_start_resume_record_and_finish(ws, tmp_path):
     assert reading.record_read(ws, a.session_id, _record(a, 1)) is True
     with pytest.raises(UserError, match="unread"):
         reading.finish_session(ws, a.session_id)
+    a.release()  # the reading screen closed
     again = reading.open_session(ws, "tiny", "R1", seed=99)
     assert again.resumed and again.done == {0, 1} and again.interruptions == 1
     assert again.plan == a.plan  # the stored order, not a new one

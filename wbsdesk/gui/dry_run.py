@@ -143,6 +143,7 @@ def drive_dry_run(*, workspace: Path, study: str, answers_text: str, answers_sou
             widget.shutdown()
             widget.close()
             widget.deleteLater()
+            setup.release()
         summary = reading.session_summary(ws, setup.session_id)
         return {"reader": setup.reader, **summary}
     finally:

@@ -6,24 +6,19 @@ have both write the same checkpoints and out-of-fold files. The training service
 :class:`RunLock` for as long as it trains; :func:`run_in_use` tells the GUI and the CLI that
 a run is busy without taking the lock.
 
-The lock is an operating-system lock on ``<run folder>/train.lock`` (``flock`` on POSIX,
-``msvcrt.locking`` on Windows). The operating system drops it when its process ends, even
-on SIGKILL or a power cut, so a crashed run never stays locked; the file itself only
-records who holds it, for the message.
+The lock is an operating-system lock (:mod:`~wbsdesk.services.os_lock`) on
+``<run folder>/train.lock``. The operating system drops it when its process ends, even on
+SIGKILL or a power cut, so a crashed run never stays locked; the file itself only records
+who holds it, for the message.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import sys
-import time
-from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from wbsdesk.errors import UserError
+from wbsdesk.services.os_lock import FileLock, describe_holder, lock_in_use
 
 __all__ = ["LOCK_NAME", "RunLock", "run_in_use"]
 
@@ -31,47 +26,7 @@ __all__ = ["LOCK_NAME", "RunLock", "run_in_use"]
 LOCK_NAME = "train.lock"
 
 
-def _try_lock(fh: IO[bytes]) -> bool:
-    """Take the OS lock on ``fh`` without waiting; False when another holder has it."""
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import msvcrt
-
-        try:
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _unlock(fh: IO[bytes]) -> None:
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import msvcrt
-
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    import fcntl
-
-    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _holder(path: Path) -> dict[str, Any]:
-    """Who wrote the lock file (best effort: empty when unreadable)."""
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return {}
-
-
-class RunLock:
+class RunLock(FileLock):
     """Hold the exclusive training lock of one run folder (a context manager).
 
     Parameters
@@ -96,52 +51,14 @@ class RunLock:
     """
 
     def __init__(self, run_dir: str | os.PathLike[str], run_name: str) -> None:
-        self.path = Path(run_dir) / LOCK_NAME
         self.run_name = run_name
-        self._fh: IO[bytes] | None = None
+        super().__init__(os.path.join(run_dir, LOCK_NAME), self._refusal)
 
-    def acquire(self) -> None:
-        """Take the lock, or raise :class:`~wbsdesk.errors.UserError` if it is held."""
-        if self._fh is not None:
-            raise RuntimeError(f"the lock of run {self.run_name!r} is already held here")
-        fh = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock's lifetime
-        if not _try_lock(fh):
-            fh.close()
-            who = _holder(self.path)
-            since = who.get("since")
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(since)) if since else "?"
-            raise UserError(
-                f"run {self.run_name!r} is being trained by another process "
-                f"(process {who.get('pid', '?')} on {who.get('host', '?')}, since {when})",
-                hint="wait for it to finish, or stop it there; it can be resumed afterwards")
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "host": _hostname(),
-                             "since": round(time.time())}).encode())
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        """Drop the lock (nothing happens when it is not held)."""
-        fh, self._fh = self._fh, None
-        if fh is None:
-            return
-        with contextlib.suppress(OSError):
-            fh.seek(0)
-            fh.truncate()
-            fh.flush()
-        try:
-            _unlock(fh)
-        finally:
-            fh.close()
-
-    def __enter__(self) -> RunLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.release()
+    def _refusal(self, holder: dict[str, Any]) -> UserError:
+        return UserError(
+            f"run {self.run_name!r} is being trained by another process "
+            f"({describe_holder(holder)})",
+            hint="wait for it to finish, or stop it there; it can be resumed afterwards")
 
 
 def run_in_use(run_dir: str | os.PathLike[str]) -> bool:
@@ -157,24 +74,4 @@ def run_in_use(run_dir: str | os.PathLike[str]) -> bool:
     bool
         False also when the folder or its lock file does not exist.
     """
-    path = Path(run_dir) / LOCK_NAME
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError:
-        return False
-    try:
-        if not _try_lock(fh):
-            return True
-        _unlock(fh)
-        return False
-    finally:
-        fh.close()
-
-
-def _hostname() -> str:
-    import socket
-
-    try:
-        return socket.gethostname()
-    except OSError:  # pragma: no cover - defensive
-        return "?"
+    return lock_in_use(os.path.join(run_dir, LOCK_NAME))
