@@ -30,6 +30,14 @@ def ws(tmp_path: Path):
 
 
 @pytest.fixture
+def fast_scrypt(monkeypatch):
+    """Cheap scrypt parameters for new admin passphrase hashes (N=2^17 costs ~0.4 s each)."""
+    from wbsdesk.services import admin
+
+    monkeypatch.setattr(admin, "SCRYPT_PARAMS", {"n": 2**10, "r": 8, "p": 1, "dklen": 32})
+
+
+@pytest.fixture
 def study(ws):
     """Study ``s`` following the paper's protocol, in the fresh workspace."""
     from wbsdesk.services.studies import create_study

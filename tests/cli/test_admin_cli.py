@@ -18,10 +18,11 @@ def _actions(root):
         return [e["action"] for e in ws.store.audit_log()]
 
 
-def test_set_change_and_forget_the_passphrase(tmp_path):
+def test_set_change_and_forget_the_passphrase(tmp_path, fast_scrypt):
     root = tmp_path / "ws"
     out = _run(root, ["passphrase"], "first-secret\nfirst-secret\n")
     assert out.exit_code == 0, out.output
+    assert "Admin passphrase set up: the app's admin views now need it" in out.output
     assert "first-secret" not in out.output  # prompts hide what is typed
     with open_workspace(root) as ws:
         assert admin.verify_passphrase(ws, "first-secret")
@@ -31,7 +32,7 @@ def test_set_change_and_forget_the_passphrase(tmp_path):
     assert "forget-passphrase" in out.output
     out = _run(root, ["passphrase"], "first-secret\nsecond-secret\nmismatch\n"
                                      "second-secret\nsecond-secret\n")
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 0 and "Admin passphrase changed." in out.output
     with open_workspace(root) as ws:
         assert admin.verify_passphrase(ws, "second-secret")
         assert not admin.verify_passphrase(ws, "first-secret")

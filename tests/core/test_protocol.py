@@ -63,6 +63,12 @@ def test_defaults_fill_in():
     assert p.folds.k == 5 and p.reading.seconds_per_photo == 10.0
 
 
+def test_the_kiosk_idle_lock_is_optional():
+    assert parse_protocol(MINIMAL).kiosk.idle_lock_minutes == 5.0
+    p = parse_protocol(MINIMAL + "[kiosk]\nidle_lock_minutes = 1.5\n")
+    assert p.kiosk.idle_lock_minutes == 1.5 and p.to_dict()["kiosk"] == {"idle_lock_minutes": 1.5}
+
+
 @pytest.mark.parametrize(("extra", "match"), [
     ("bogus = 1\n", "unknown key 'bogus' in top level"),
     ("[folds]\nk = 1\n", r"'folds.k' must be >= 2"),
@@ -82,6 +88,8 @@ def test_defaults_fill_in():
     ("[training]\narchitectures = []\n", "must not be empty"),
     ("[training]\narchitectures = [\"vgg16\", \"vgg16\"]\n", "duplicate"),
     ("folds = 5\n", r"\[folds\] must be a table, got int"),
+    ("[kiosk]\nidle_lock_minutes = 0\n", r"'kiosk.idle_lock_minutes' must be >= 0.5"),
+    ("[kiosk]\nidle_lock = 3\n", "unknown key 'kiosk.idle_lock'"),
 ])
 def test_validation_names_file_and_key(extra, match):
     with pytest.raises(UserError, match=match) as info:

@@ -14,5 +14,5 @@ def _no_modal_dialogs(monkeypatch):
             raise AssertionError(f"unexpected modal dialog: {name}")
         return fail
 
-    for name in ("ask_passphrase", "ask_new_reader", "confirm"):
+    for name in ("ask_passphrase", "ask_new_passphrase", "ask_new_reader", "confirm"):
         monkeypatch.setattr(dialogs, name, unexpected(name))

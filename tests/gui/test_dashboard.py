@@ -148,10 +148,10 @@ def test_the_dashboard_is_locked_without_the_passphrase(qtbot, run_ws, monkeypat
     admin.set_passphrase(run_ws, "open sesame")
     w = MainWindow(run_ws, "demo")
     qtbot.addWidget(w)
-    monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, first_time: None)
+    monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, **kw: None)
     assert w.open_view("Dashboard") is False and w.current_view == "lock"
     assert w.dashboard.job is None and w.dashboard.comparison is None  # nothing computed
-    monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, first_time: "open sesame")
+    monkeypatch.setattr(dialogs, "ask_passphrase", lambda parent, **kw: "open sesame")
     with qtbot.waitSignal(w.dashboard.comparison_ready, timeout=30_000):
         assert w.open_view("Dashboard") is True
     assert w.current_view == "Dashboard"

@@ -17,10 +17,12 @@ def admin_group() -> None:
 @admin_group.command("passphrase")
 @click.pass_obj
 def passphrase_cmd(obj: Ctx) -> None:
-    """Set the admin passphrase, or change it (asks for the current one first)."""
+    """Set up the admin passphrase (this makes you the study administrator), or change it
+    (asks for the current one first)."""
     with obj.open() as ws:
         current = None
-        if admin.has_passphrase(ws):
+        first = not admin.has_passphrase(ws)
+        if not first:
             current = click.prompt("Current admin passphrase", hide_input=True)
             if not admin.verify_passphrase(ws, current):
                 raise UserError("the current admin passphrase is not correct",
@@ -28,20 +30,22 @@ def passphrase_cmd(obj: Ctx) -> None:
         new = click.prompt("New admin passphrase", hide_input=True,
                            confirmation_prompt="Repeat the new admin passphrase")
         admin.set_passphrase(ws, new, current=current)
-    click.echo("Admin passphrase set.")
+    click.echo("Admin passphrase set up: the app's admin views now need it; readers stay in "
+               "reader mode." if first else "Admin passphrase changed.")
 
 
 @admin_group.command("forget-passphrase")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
 def forget_passphrase_cmd(obj: Ctx, yes: bool) -> None:
-    """Remove a forgotten admin passphrase; the GUI asks for a new one on next use (audited)."""
+    """Remove a forgotten admin passphrase (audited); set up a new one afterwards."""
     with obj.open() as ws:
         if not admin.has_passphrase(ws):
             click.echo("No admin passphrase is set.")
             return
         if not yes:
             click.confirm("Remove the admin passphrase of this workspace? Until a new one is "
-                          "set, the admin views open for whoever sets it", abort=True)
+                          "set up, the admin views stay closed and the app offers to set one "
+                          "up to whoever sits at it", abort=True)
         admin.forget_passphrase(ws)
-    click.echo("Admin passphrase removed; the next admin view asks for a new one.")
+    click.echo("Admin passphrase removed. Set up a new one now with 'wbsdesk admin passphrase'.")

@@ -127,6 +127,15 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class Kiosk:
+    """Reader-mode (kiosk) rules of the app."""
+
+    #: Minutes without keyboard or mouse input after which unlocked admin views go back to
+    #: reader mode (the app uses the shortest of its studies' values).
+    idle_lock_minutes: float = field(default=5.0, metadata=_rng(0.5, 240))
+
+
+@dataclass(frozen=True)
 class Statistics:
     """Conventions for reported statistics."""
 
@@ -156,6 +165,7 @@ class Protocol:
     augmentation: Augmentation = field(default_factory=Augmentation)
     reading: Reading = field(default_factory=Reading)
     statistics: Statistics = field(default_factory=Statistics)
+    kiosk: Kiosk = field(default_factory=Kiosk)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON/TOML friendly) of the resolved protocol."""

@@ -1,16 +1,18 @@
 """Dialogs: the one error presenter, the admin passphrase, adding a reader, confirmations.
 
-The module-level functions (:func:`ask_passphrase`, :func:`ask_new_reader`,
-:func:`confirm`) are what the windows call, so tests can replace them.
+The module-level functions (:func:`ask_passphrase`, :func:`ask_new_passphrase`,
+:func:`ask_new_reader`, :func:`confirm`) are what the windows call, so tests can replace
+them.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.errors import Cancelled
 from wbsdesk.gui.process_entry import JobFailure
+from wbsdesk.services.admin import MIN_LENGTH, wait_message
 
 log = logging.getLogger(__name__)
 
@@ -71,29 +75,92 @@ def present_error(parent: QWidget | None, error: BaseException | JobFailure,
 
 
 class PassphraseDialog(QDialog):
-    """Ask for the admin passphrase (twice when it is being set for the first time)."""
+    """Ask for the admin passphrase; while wrong attempts must wait, say how long.
 
-    def __init__(self, parent: QWidget | None = None, *, first_time: bool = False) -> None:
+    ``wait`` gives the seconds before an attempt is taken (0: now); OK stays disabled and
+    the time left is shown until then.
+    """
+
+    def __init__(self, parent: QWidget | None = None, *,
+                 wait: Callable[[], float] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Admin passphrase")
-        self.first_time = first_time
+        self._wait = wait or (lambda: 0.0)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #b00020;")
+        form = QFormLayout()
+        form.addRow("Passphrase", self.passphrase)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        v = QVBoxLayout(self)
+        v.addWidget(QLabel("Enter the admin passphrase."))
+        v.addLayout(form)
+        v.addWidget(self.problem)
+        v.addWidget(self.buttons)
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._update_wait)
+        self._update_wait()
+
+    @property
+    def ok_button(self) -> QPushButton:
+        """The OK button (disabled while an attempt must wait)."""
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def _update_wait(self) -> None:
+        left = self._wait()
+        self.ok_button.setEnabled(left <= 0)
+        if left > 0:
+            self.problem.setText(wait_message(left))
+            self._timer.start()
+        else:
+            self.problem.clear()
+            self._timer.stop()
+
+
+def ask_passphrase(parent: QWidget | None, *,
+                   wait: Callable[[], float] | None = None) -> str | None:
+    """The passphrase the user typed, or ``None`` if they cancelled."""
+    dlg = PassphraseDialog(parent, wait=wait)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dlg.passphrase.text()
+
+
+SETUP_TEXT = (
+    "<b>This makes you the study administrator of this workspace.</b><br><br>"
+    "From now on, imports, ground truth, training, dashboards and readers' sessions open "
+    "only with this passphrase. Readers at this computer stay in reader mode and are locked "
+    "out of these views.<br><br>"
+    f"Choose a passphrase of at least {MIN_LENGTH} characters and type it twice. Keep it to "
+    "yourself; readers must not know it.")
+
+
+class SetupPassphraseDialog(QDialog):
+    """Set up the first admin passphrase: says what that does, and asks for it twice."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set up admin passphrase")
+        intro = QLabel(SETUP_TEXT)
+        intro.setWordWrap(True)
+        intro.setTextFormat(Qt.TextFormat.RichText)
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.repeat = QLineEdit()
         self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #b00020;")
-        text = ("Set an admin passphrase (at least 8 characters). It protects imports, "
-                "ground truth, dashboards and readers' sessions from reader mode."
-                if first_time else "Enter the admin passphrase.")
-        intro = QLabel(text)
-        intro.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Passphrase", self.passphrase)
-        if first_time:
-            form.addRow("Repeat", self.repeat)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
+        form.addRow("Type it again", self.repeat)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = buttons.addButton("Set up and become administrator",
+                                           QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.accepted.connect(self._on_accept)
         buttons.rejected.connect(self.reject)
         v = QVBoxLayout(self)
@@ -101,21 +168,21 @@ class PassphraseDialog(QDialog):
         v.addLayout(form)
         v.addWidget(self.problem)
         v.addWidget(buttons)
+        self.setMinimumWidth(460)
 
     def _on_accept(self) -> None:
-        if self.first_time:
-            if len(self.passphrase.text()) < 8:
-                self.problem.setText("Use at least 8 characters.")
-                return
-            if self.passphrase.text() != self.repeat.text():
-                self.problem.setText("The two entries differ.")
-                return
+        if len(self.passphrase.text()) < MIN_LENGTH:
+            self.problem.setText(f"Use at least {MIN_LENGTH} characters.")
+            return
+        if self.passphrase.text() != self.repeat.text():
+            self.problem.setText("The two entries differ.")
+            return
         self.accept()
 
 
-def ask_passphrase(parent: QWidget | None, *, first_time: bool) -> str | None:
-    """The passphrase the user typed, or ``None`` if they cancelled."""
-    dlg = PassphraseDialog(parent, first_time=first_time)
+def ask_new_passphrase(parent: QWidget | None) -> str | None:
+    """The first admin passphrase, typed twice, or ``None`` if the user cancelled."""
+    dlg = SetupPassphraseDialog(parent)
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return None
     return dlg.passphrase.text()

@@ -1,9 +1,10 @@
 """The main window: navigation, the job status area, the error presenter and reader mode.
 
-Reader mode is a kiosk. Until the admin passphrase is entered (it is set on first use of
-an admin view) the window shows only a lock page; a running session fills the screen with
-the reading screen and nothing else. Imports, ground truth, dashboards and readers'
-sessions sit behind the passphrase.
+Reader mode is a kiosk. Until the admin passphrase is entered the window shows only a lock
+page (:mod:`~wbsdesk.gui.admin_lock`; a workspace without a passphrase keeps the admin views
+closed and offers the explicit set-up step); a running session fills the screen with the
+reading screen and nothing else. Imports, ground truth, dashboards and readers' sessions sit
+behind the passphrase, and unlocked views lock again after a time without input.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ from wbsdesk import __version__
 from wbsdesk.core.jobs import Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui import dialogs
+from wbsdesk.gui.admin_lock import (
+    IdleWatcher,
+    LockWidget,
+    ask_and_unlock,
+    lock_admin_dialogs,
+    set_up_passphrase,
+)
 from wbsdesk.gui.dashboard import DashboardWidget
 from wbsdesk.gui.reader_view import ReaderWidget, build_reader_widget
 from wbsdesk.gui.reading_view import ReadingAdminWidget
@@ -75,25 +83,6 @@ class NavListWidget(QListWidget):
             super().keyPressEvent(event)
 
 
-class LockWidget(QWidget):
-    """What reader mode shows between sessions."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        title = QLabel("<h2>Reader mode</h2>")
-        text = QLabel("This computer is set up for reading sessions. The study lead starts "
-                      "each session; the other views need the admin passphrase.")
-        text.setWordWrap(True)
-        self.unlock_button = QPushButton("Unlock admin views…")
-        v = QVBoxLayout(self)
-        v.addStretch(1)
-        for w in (title, text):
-            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            v.addWidget(w)
-        v.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        v.addStretch(2)
-
-
 class JobStatusWidget(QWidget):
     """The status-bar area that shows the running job's progress and a Cancel button."""
 
@@ -125,13 +114,19 @@ class MainWindow(QMainWindow):
         starts in reader mode.
     fullscreen_reader : bool, keyword-only
         Show reading sessions full-screen (off for screenshots and tests).
+    idle_lock_ms : int, keyword-only
+        Milliseconds without input before unlocked views lock again; by default
+        :func:`~wbsdesk.services.admin.idle_lock_minutes` of the workspace.
     """
 
     def __init__(self, ws: Workspace, study: str | None = None, *, admin: bool = False,
-                 fullscreen_reader: bool = True) -> None:
+                 fullscreen_reader: bool = True, idle_lock_ms: int | None = None) -> None:
         super().__init__()
         self.ws = ws
         self.unlocked = admin
+        self._idle_lock_ms = idle_lock_ms
+        self.idle = IdleWatcher(self._idle_ms(), self)
+        self.idle.idle.connect(self._on_idle)
         self._fullscreen_reader = fullscreen_reader
         self.reader: ReaderWidget | None = None
         self._normal_geometry: QRect | None = None
@@ -155,6 +150,7 @@ class MainWindow(QMainWindow):
 
         self.lock_page = LockWidget()
         self.lock_page.unlock_button.clicked.connect(lambda: self.open_view("Studies"))
+        self.lock_page.setup_button.clicked.connect(self.set_up_admin)
         self.studies = StudiesWidget(ws, study)
         self.studies.resume_requested.connect(self.resume_training)
         self.reading = ReadingAdminWidget(ws, study)
@@ -185,8 +181,9 @@ class MainWindow(QMainWindow):
         self.job_status = JobStatusWidget()
         self.job_status.cancel_button.clicked.connect(self.cancel_jobs)
         self.statusBar().addPermanentWidget(self.job_status)
-        self.statusBar().showMessage(f"Workspace: {ws.root}")
         self._show_page("Studies" if admin else "lock")
+        if admin:
+            self.idle.start()
         self.resize(1200, 760)
 
     # -- navigation and the admin lock -----------------------------------------------------
@@ -197,9 +194,14 @@ class MainWindow(QMainWindow):
         return next(k for k, v in self._pages.items() if v is page)
 
     def _show_page(self, name: str) -> None:
+        if name == "lock":
+            self.lock_page.refresh(has_passphrase=admin.has_passphrase(self.ws))
         self.stack.setCurrentWidget(self._pages[name])
         self.lock_button.setEnabled(self.unlocked)
         self.nav.setCurrentRow(NAV.index(name) if name in NAV else -1)
+        # reader mode shows no folder names (the workspace path may name the study)
+        self.setWindowTitle(self._title if self.unlocked else "wbsdesk — reader mode")
+        self.statusBar().showMessage(f"Workspace: {self.ws.root}" if self.unlocked else "")
 
     def open_view(self, name: str) -> bool:
         """Show view ``name``; admin views ask for the passphrase first in reader mode."""
@@ -221,32 +223,49 @@ class MainWindow(QMainWindow):
             self.dashboard.activate()
         return True
 
-    def unlock(self) -> bool:
-        """Ask for the admin passphrase (set it on first use); ``True`` if unlocked."""
-        first = not admin.has_passphrase(self.ws)
-        entered = dialogs.ask_passphrase(self, first_time=first)
-        if entered is None:
+    def unlock(self, parent: QWidget | None = None) -> bool:
+        """Ask for the admin passphrase; ``True`` if unlocked.
+
+        Without a passphrase nothing is asked (see :meth:`set_up_admin`).
+        """
+        if not ask_and_unlock(parent or self, self.ws, self.show_error):
             return False
-        try:
-            if first:
-                admin.set_passphrase(self.ws, entered)
-            elif not admin.verify_passphrase(self.ws, entered):
-                self.show_error(UserError(
-                    "That is not the admin passphrase.",
-                    hint="The study lead can change it with 'wbsdesk admin passphrase', or "
-                         "remove a forgotten one with 'wbsdesk admin forget-passphrase'."))
-                return False
-        except UserError as exc:
-            self.show_error(exc)
+        self._set_unlocked()
+        return True
+
+    def set_up_admin(self) -> bool:
+        """The explicit first-run step: set up the admin passphrase and open the views."""
+        if not set_up_passphrase(self, self.ws, self.show_error):
+            self._show_page("lock")
             return False
+        self._set_unlocked()
+        return self.open_view("Studies")
+
+    def _set_unlocked(self) -> None:
         self.unlocked = True
         self.lock_button.setEnabled(True)
-        return True
+        self.idle.set_interval(self._idle_ms())
+        self.idle.start()
+
+    def _idle_ms(self) -> int:
+        if self._idle_lock_ms is not None:
+            return self._idle_lock_ms
+        return round(admin.idle_lock_minutes(self.ws) * 60_000)
 
     def lock(self) -> None:
         """Back to reader mode: admin views need the passphrase again."""
         self.unlocked = False
+        self.idle.stop()
         self._show_page("lock")
+
+    def _on_idle(self) -> None:
+        """No input for the idle time: close (or cover) admin dialogs, back to reader mode."""
+        if not self.unlocked or self.reader is not None:
+            return
+        minutes = self.idle.timer.interval() / 60_000
+        log.info("admin views locked after %.1f min without input", minutes)
+        lock_admin_dialogs(self, self.unlock)
+        self.lock()
 
     # -- errors and jobs -------------------------------------------------------------------
     def show_error(self, error: BaseException | Any) -> None:
@@ -317,7 +336,11 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_error(exc)
             return None
-        return self.enter_reader(setup)
+        try:
+            return self.enter_reader(setup)
+        except BaseException:
+            setup.release()
+            raise
 
     def enter_reader(self, setup: SessionSetup, *,
                      clock: Callable[[], float] = time.monotonic) -> ReaderWidget:
@@ -346,11 +369,11 @@ class MainWindow(QMainWindow):
         if reader is None:
             return
         reader.shutdown()
+        reader.setup.release()  # another process may open the session now
         self.outer.setCurrentWidget(self.body)
         self.outer.removeWidget(reader)
         reader.deleteLater()
         self.statusBar().show()
-        self.setWindowTitle(self._title)
         if self.isFullScreen() or self._normal_geometry is not None:
             self.showNormal()
             if self._normal_geometry is not None:
@@ -371,6 +394,8 @@ class MainWindow(QMainWindow):
             return
         if self.reader is not None:
             self.reader.shutdown()
+            self.reader.setup.release()
+        self.idle.stop()
         for job in list(self._jobs):
             job.cancel()
         self.training.shutdown()
