@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import stat
 import sys
 from pathlib import Path
 
 APP_NAME = "wbsdesk"
 WORKSPACE_ENV = "WBSDESK_WORKSPACE"
 DB_NAME = "wbsdesk.db"
+# The database lives in this hidden, user-only sub-folder of the workspace, where no file
+# dialog, thumbnailer or folder scan goes: a program that opens and closes the database files
+# inside a process holding a connection drops that process's SQLite locks (see store.files).
+STORE_DIR = ".store"
+# Sub-folders that hold a workspace's data: their presence means a database must exist too.
+DATA_DIRS = ("photos", "crops", "runs")
 USER_ONLY_DIR = 0o700
 USER_ONLY_FILE = 0o600
+
+log = logging.getLogger(__name__)
+_warned_shared: set[str] = set()
 
 
 def default_workspace() -> Path:
@@ -30,11 +42,63 @@ def resolve_workspace(explicit: str | os.PathLike | None = None) -> Path:
     return default_workspace()
 
 
+def db_path(root: Path) -> Path:
+    """The workspace database: ``<root>/.store/wbsdesk.db``."""
+    return Path(root) / STORE_DIR / DB_NAME
+
+
+def legacy_db_path(root: Path) -> Path:
+    """Where older workspaces kept the database: ``<root>/wbsdesk.db`` (moved on opening)."""
+    return Path(root) / DB_NAME
+
+
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the user only; tighten it if it exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=USER_ONLY_DIR)
-    os.chmod(path, USER_ONLY_DIR)
+    """Create ``path`` and its missing parents readable by the user only (0700).
+
+    A folder that already exists keeps its mode: wbsdesk never changes the permissions of a
+    folder it did not create (``--workspace /tmp`` must not lose its sticky bit).
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``path`` exists and is not a folder.
+    """
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists() and p.parent != p:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, USER_ONLY_DIR)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: not ours, its mode stays
+        os.chmod(d, USER_ONLY_DIR)  # ours: exactly 0700 whatever the umask
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
     return path
+
+
+def warn_if_shared(path: Path) -> bool:
+    """Log a warning (once per folder) when ``path`` is open to other users; never chmod it.
+
+    Returns
+    -------
+    bool
+        Whether the folder is group- or world-accessible.
+    """
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return False
+    shared = bool(mode & 0o077)
+    if shared and os.name == "posix" and str(path) not in _warned_shared:
+        _warned_shared.add(str(path))
+        log.warning("the workspace folder %s can be read by other users (mode %04o); wbsdesk "
+                    "leaves its mode alone and keeps its own files in 0700 sub-folders",
+                    path, mode)
+    return shared
 
 
 def is_frozen() -> bool:

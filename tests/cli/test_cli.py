@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from tests.conftest import PROTOCOLS, make_photo, snapshot, write_manifest
 from wbsdesk import __version__
 from wbsdesk.cli import cli
+from wbsdesk.config import db_path
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
@@ -129,4 +130,4 @@ def test_workspace_from_environment(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["study", "create", "s", "--protocol",
                                    str(PROTOCOLS / "demo.toml")])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "envws" / "wbsdesk.db").exists()
+    assert db_path(tmp_path / "envws").exists()

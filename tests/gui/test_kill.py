@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.gui.reading_study import make_reading_study
+from wbsdesk.config import db_path as workspace_db
 from wbsdesk.store import open_store
 
 N_PHOTOS = 32
@@ -76,7 +77,7 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(ws, tmp_path):
         answers.append((rating, round(rng.uniform(0.02, 0.3), 3)))
     answers_file = tmp_path / "answers.txt"
     answers_file.write_text("".join(f"{'-' if r is None else r} {d}\n" for r, d in answers))
-    db_path = tmp_path / "ws" / "wbsdesk.db"
+    db_path = workspace_db(tmp_path / "ws")
     t0 = time.monotonic()
     kills = resumed_runs = 0
     count = 0

@@ -88,7 +88,9 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: bool) -> None:
     ctx.obj = Ctx(root)
     if ctx.resilient_parsing:
         return
-    if verbose or ctx.invoked_subcommand not in (None, "gui"):
+    if ctx.invoked_subcommand == "db":  # 'db check' writes nothing, not even a log file
+        setup_logging(None, verbose=verbose)
+    elif verbose or ctx.invoked_subcommand not in (None, "gui"):
         from wbsdesk.config import ensure_private_dir
 
         setup_logging(ensure_private_dir(root), verbose=verbose)
