@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from tests.conftest import make_photo, snapshot
 from tests.gui.training_study import make_tiny_study
-from wbsdesk.gui import screening_view
+from wbsdesk.gui import file_dialogs
 from wbsdesk.gui.app import VIEWS
 from wbsdesk.gui.main_window import MainWindow
 
@@ -83,7 +83,7 @@ def test_astronaut_is_scored_by_every_model_and_nothing_is_stored(
     # saved only where the user asks
     out = tmp_path / "mine" / "astro.json"
     out.parent.mkdir()
-    monkeypatch.setattr(screening_view.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_dialogs.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(out), ""))
     view.save_button.click()
     data = json.loads(out.read_text())

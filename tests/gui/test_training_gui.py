@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.gui.training_study import make_tiny_study
-from wbsdesk.gui import dialogs, training_setup
+from wbsdesk.gui import dialogs, file_dialogs, training_setup
 from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.main_window import MainWindow
 from wbsdesk.gui.runners import ProcessJob, ThreadJob
@@ -84,7 +84,7 @@ def test_import_weights_and_estimate_time(qtbot, tiny, torch_home, tmp_path, mon
     panel.show()
     qtbot.waitUntil(lambda: panel.environment is not None and not panel.busy(), timeout=60_000)
     assert not panel.is_ready()
-    monkeypatch.setattr(training_setup.QFileDialog, "getOpenFileName",
+    monkeypatch.setattr(file_dialogs.QFileDialog, "getOpenFileName",
                         lambda *a, **k: (str(weights), ""))
     panel.import_button.click()
     qtbot.waitUntil(lambda: not panel.busy(), timeout=60_000)

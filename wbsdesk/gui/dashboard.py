@@ -27,7 +27,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -42,6 +41,7 @@ from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
 from wbsdesk.gui.dashboard_triage import TriageWidget
+from wbsdesk.gui.file_dialogs import existing_folder, save_file
 from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.widgets import fill_study_combo
@@ -390,17 +390,15 @@ class DashboardWidget(QWidget):
         return self.roc.save(Path(path))
 
     def _on_save_report(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the report",
-                                                  str(self._ws.root / "reports"))
+        folder = existing_folder(self, "Folder for the report")
         if folder:
-            self._guarded(self.export_report, Path(folder))
+            self._guarded(self.export_report, folder)
 
     def _on_save_plot(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the ROC plot",
-                                              str(self._ws.root / "roc.png"),
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        path = save_file(self, "Save the ROC plot", "roc.png",
+                         "PNG image (*.png);;SVG drawing (*.svg)")
         if path:
-            self._guarded(self.export_plot, Path(path))
+            self._guarded(self.export_plot, path)
 
     def _guarded(self, fn: Any, arg: Path) -> None:
         try:

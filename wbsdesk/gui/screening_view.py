@@ -17,7 +17,6 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.errors import UserError
 from wbsdesk.gui.crop_canvas import PhotoMarkupWidget, load_upright
+from wbsdesk.gui.file_dialogs import open_file, save_file
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.studies_view import fill_table, fit_height, make_table
@@ -161,10 +161,9 @@ class ScreeningWidget(QWidget):
 
     # -- photo and scoring -----------------------------------------------------------------
     def _on_open_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo to score", str(Path.home()),
-                                              PHOTO_FILTER)
+        path = open_file(self, "Open a photo to score", None, PHOTO_FILTER)
         if path:
-            self.open_photo(Path(path))
+            self.open_photo(path)
 
     def open_photo(self, path: Path) -> bool:
         """Show the photo (upright) and score it; ``False`` if it cannot be read."""
@@ -277,11 +276,10 @@ class ScreeningWidget(QWidget):
         if self.result is None:
             return
         stem = self.photo.stem if self.photo else "result"
-        path, _ = QFileDialog.getSaveFileName(self, "Save the screening result",
-                                              str(Path.home() / f"{stem}-screening.json"),
-                                              "JSON file (*.json)")
+        path = save_file(self, "Save the screening result", f"{stem}-screening.json",
+                         "JSON file (*.json)")
         if path:
-            self.save_result(Path(path))
+            self.save_result(path)
 
     def save_result(self, path: Path) -> list[Path]:
         """Write the result (JSON, Grad-CAM and crop PNGs) at ``path``; the files written."""

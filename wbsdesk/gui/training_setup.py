@@ -21,7 +21,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.gui.file_dialogs import open_file
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ProcessJob
 from wbsdesk.services import training_probe as probe
@@ -295,8 +295,8 @@ class TrainingSetupPanel(QWidget):
         self._update()
 
     def _on_import_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import ImageNet weights", str(Path.home()),
-                                              "PyTorch weight files (*.pth *.pt);;All files (*)")
+        path = open_file(self, "Import ImageNet weights", None,
+                         "PyTorch weight files (*.pth *.pt);;All files (*)")
         if path:
             self.import_weights(path)
 

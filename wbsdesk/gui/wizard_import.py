@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.errors import UserError
+from wbsdesk.gui.file_dialogs import existing_folder, open_file, save_file
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.studies_view import fill_table, make_table
 from wbsdesk.gui.wizard_common import WizardPageBase
@@ -132,26 +132,24 @@ class ImportPage(WizardPageBase):
         self.manifest_edit.setText(str(manifest))
 
     def _choose_folder(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder with the photos",
-                                             self.folder_edit.text() or str(Path.home()))
+        d = existing_folder(self, "Folder with the photos", self.folder_edit.text() or None)
         if d:
-            self.folder_edit.setText(d)
+            self.folder_edit.setText(str(d))
 
     def _choose_manifest(self) -> None:
-        start = self.folder_edit.text() or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self, "Manifest", start,
-                                              "CSV files (*.csv *.tsv *.txt);;All files (*)")
+        path = open_file(self, "Manifest", self.folder_edit.text() or None,
+                         "CSV files (*.csv *.tsv *.txt);;All files (*)")
         if path:
-            self.manifest_edit.setText(path)
+            self.manifest_edit.setText(str(path))
             if not self.folder_edit.text():
                 self.folder_edit.setText(str(Path(path).parent))
 
     def _save_template(self) -> None:
-        start = Path(self.folder_edit.text() or Path.home()) / "manifest_template.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Save template manifest", str(start),
-                                              "CSV files (*.csv)")
+        folder = self.folder_edit.text()
+        start = Path(folder) / "manifest_template.csv" if folder else "manifest_template.csv"
+        path = save_file(self, "Save template manifest", start, "CSV files (*.csv)")
         if path:
-            self.save_template(Path(path))
+            self.save_template(path)
 
     def save_template(self, path: Path) -> Path:
         """Write a template manifest with the study's groups to ``path``."""

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 from wbsdesk.config import protocols_dir
 from wbsdesk.core.protocol import Protocol
 from wbsdesk.errors import UserError
+from wbsdesk.gui.file_dialogs import open_file
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.gui.wizard_common import WizardPageBase
 from wbsdesk.services import studies as study_service
@@ -179,10 +179,9 @@ class StudyPage(WizardPageBase):
         self._update()
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Study protocol", str(protocols_dir()),
-                                              "Study protocols (*.toml)")
+        path = open_file(self, "Study protocol", protocols_dir(), "Study protocols (*.toml)")
         if path:
-            self.set_protocol_file(Path(path))
+            self.set_protocol_file(path)
 
     def _update(self) -> None:
         creating = self.creating
