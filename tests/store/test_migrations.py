@@ -72,5 +72,5 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
 def test_not_a_database_is_a_user_error(tmp_path):
     path = tmp_path / "wbsdesk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(UserError, match="database is damaged: .*wbsdesk.db: file is not a"):
+    with pytest.raises(UserError, match=r"database is damaged: .*wbsdesk\.db: file is not a"):
         open_store(path)
