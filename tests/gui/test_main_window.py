@@ -22,8 +22,8 @@ def test_window_lists_studies_and_shows_details(qtbot, ws, photo_set):
     qtbot.addWidget(w)
     t = w.studies.studies_table
     assert [t.item(r, 0).text() for r in range(t.rowCount())] == ["alpha", "beta"]
-    assert t.item(1, 4).text() == "SYNTHETIC"
-    assert "beta" in w.studies.title.text() and "synthetic" in w.studies.title.text()
+    assert t.item(1, 4).text() == "real"  # the demo protocol, but real photos
+    assert w.studies.title.text() == "beta"  # no synthetic mark on real photos
     g = w.studies.groups_table
     assert g.rowCount() == 3 and g.item(0, 1).text() == "2"
     assert "5 folds" in w.studies.details.text()
