@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import json
 import os
@@ -181,6 +182,91 @@ def test_resume_after_sigkill_equals_uninterrupted_run(reference, data, tmp_path
             got = json.loads((run_dir / arch / f"fold{k}" / "losses.json").read_text())
             ref = json.loads((reference["dir"] / arch / f"fold{k}" / "losses.json").read_text())
             np.testing.assert_allclose(got["epoch_losses"], ref["epoch_losses"], atol=1e-6)
+
+
+KILL_AT_SAVE = """
+import json, os, signal, sys
+from pathlib import Path
+from wbsdesk.ml.cv import CVSpec, run_cv
+
+when, real, seen = sys.argv[2], os.replace, []
+
+def replace(src, dst):  # SIGKILL at the second save of fold 1 (epoch 2 replaces epoch 1)
+    dst = Path(dst)
+    last = dst.name == "checkpoint.pt" and dst.parent.name == "fold1" and len(seen) == 1
+    if dst.name == "checkpoint.pt":
+        seen.append(dst)
+    if last and when == "before":  # its hash is recorded, the file not yet replaced
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+    if last and when == "after":  # the file is replaced, its record still lists both
+        os.kill(os.getpid(), signal.SIGKILL)
+
+os.replace = replace
+run_cv(CVSpec(**json.loads(sys.argv[1])))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize(("when", "resumed_from"), [("before", 1), ("after", 2)])
+def test_resume_after_sigkill_while_a_checkpoint_is_replaced(reference, data, tmp_path, when,
+                                                             resumed_from):
+    run_dir = tmp_path / "killed"
+    kw = {k: v for k, v in data.items() if k != "subjects"}
+    child_spec = {**kw, **RUN, "archs": ["resnet18"], "run_dir": str(run_dir)}
+    proc = subprocess.run([sys.executable, "-c", KILL_AT_SAVE, json.dumps(child_spec), when],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    record = run_dir / "resnet18" / "fold1" / "checkpoint.pt.sha256"
+    assert len(record.read_text().splitlines()) == 2  # killed between the two record writes
+
+    summary = run_cv(_spec(run_dir, data, archs=("resnet18",)))
+    fold1 = next(f for f in summary.folds if f.fold == 1)
+    assert fold1.resumed_from_epoch == resumed_from and not fold1.already_done
+    assert summary.oof["resnet18"] == pytest.approx(reference["summary"].oof["resnet18"],
+                                                    abs=1e-6)
+    got = json.loads((run_dir / "resnet18" / "fold1" / "losses.json").read_text())
+    ref = json.loads((reference["dir"] / "resnet18" / "fold1" / "losses.json").read_text())
+    np.testing.assert_allclose(got["epoch_losses"], ref["epoch_losses"], atol=1e-6)
+    done = json.loads((run_dir / "resnet18" / "fold1" / "done.json").read_text())
+    assert done["checkpoint_sha256"] == hashlib.sha256(
+        (run_dir / "resnet18" / "fold1" / "checkpoint.pt").read_bytes()).hexdigest()
+
+
+def test_resume_refuses_checkpoints_swapped_in_from_elsewhere(reference, data, tmp_path):
+    run_dir = tmp_path / "swapped"
+    token = CancelToken()
+
+    def progress(p):
+        if p.message.startswith("resnet18 fold 2/2 epoch 1/2 loss"):
+            token.cancel()
+
+    spec = _spec(run_dir, data, archs=("resnet18",))
+    with pytest.raises(Cancelled):
+        run_cv(spec, progress=progress, cancel=token)
+    fold1, fold2 = run_dir / "resnet18" / "fold1", run_dir / "resnet18" / "fold2"
+    mine = (fold2 / "checkpoint.pt").read_bytes()
+    # Another run's fold model, trained with the very same settings (so its config matches):
+    # the old code resumed from it silently, as if it were this run's epoch 2.
+    (fold2 / "checkpoint.pt").write_bytes(
+        (reference["dir"] / "resnet18" / "fold2" / "checkpoint.pt").read_bytes())
+    with pytest.raises(UserError) as err:
+        run_cv(spec)
+    text = str(err.value)
+    assert "run 'swapped', resnet18 fold 2" in text and str(fold2 / "checkpoint.pt") in text
+    assert "not the checkpoint training wrote" in text
+    (fold2 / "checkpoint.pt").write_bytes(mine)
+    # A finished fold's model replaced by another fold's: refused before any training.
+    good = (fold1 / "checkpoint.pt").read_bytes()
+    (fold1 / "checkpoint.pt").write_bytes(
+        (reference["dir"] / "resnet18" / "fold2" / "checkpoint.pt").read_bytes())
+    with pytest.raises(UserError, match=r"resnet18 fold 1: .*done\.json"):
+        run_cv(spec)
+    assert torch.load(fold2 / "checkpoint.pt", weights_only=True)["epoch"] == 1  # untouched
+    (fold1 / "checkpoint.pt").write_bytes(good)
+    summary = run_cv(spec)  # the run's own files resume as before
+    assert summary.oof["resnet18"] == pytest.approx(reference["summary"].oof["resnet18"],
+                                                    abs=1e-6)
 
 
 def test_cancel_leaves_a_resumable_run(reference, data, tmp_path):

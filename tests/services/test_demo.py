@@ -94,3 +94,81 @@ def test_the_demo_command_trains_the_demo_protocol(tmp_path, monkeypatch):
         main(["--workspace", str(tmp_path / "w"), "demo", "--json"])
     assert info.value.code == 0
     assert calls == [("demo", True)]
+
+
+DEMO_CHILD = """
+import sys, time
+from pathlib import Path
+from wbsdesk.services import demo
+demo.GROUP_COUNTS = {"wbs": 3, "other_syndrome": 2, "healthy": 3}
+from wbsdesk.__main__ import main
+go = Path(sys.argv[2])
+while not go.exists():  # both processes start building at the same moment
+    time.sleep(0.01)
+main(["--workspace", sys.argv[1], "demo", "--no-train", "--if-missing", "--json"])
+"""
+
+
+def test_two_simultaneous_demo_builds_make_one_demo_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from wbsdesk.services.workspace import open_workspace
+
+    root = tmp_path / "w"
+    with open_workspace(root):  # the workspace exists; the race is about the demo itself
+        pass
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", DEMO_CHILD, str(root), str(go)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    go.touch()
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert "Traceback" not in err
+    built = sorted(json.loads(out)["built"] for out, _ in outs)
+    assert built == [False, True]  # one built it; the other waited, then found it there
+    with open_workspace(root) as ws:
+        study = ws.store.study(DEMO_STUDY)
+        subjects = ws.store.subjects(study.id)
+        assert len({s.key for s in subjects}) == len(subjects)  # nobody imported twice
+        info = show_study(ws, DEMO_STUDY)
+        assert info["subjects"] == sum(SMALL.values())
+        assert info["faces"]["ok"] == info["photos"] == info["subjects"]  # complete, not half
+        assert len(ws.store.studies()) == 1
+
+
+HOLD_DEMO_LOCK = """
+import sys, time
+from pathlib import Path
+from wbsdesk.errors import UserError
+from wbsdesk.services.os_lock import FileLock
+with FileLock(Path(sys.argv[1]), lambda who: UserError("busy")):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_build_that_another_process_holds_is_refused_naming_it(ws):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    from wbsdesk.services.demo import DEMO_LOCK
+
+    child = subprocess.Popen([sys.executable, "-c", HOLD_DEMO_LOCK, str(ws.tmp_dir / DEMO_LOCK)],
+                             cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=rf"demo study .* is being built by process "
+                                            rf"{child.pid} on "):
+            build_demo(ws, counts=SMALL, train=False, wait=0.5)
+        assert ws.store.study(DEMO_STUDY) is None  # nothing half-built
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    res = build_demo(ws, counts=SMALL, train=False, wait=10)  # a killed holder frees it
+    assert res is not None and ws.store.study(DEMO_STUDY) is not None

@@ -159,3 +159,90 @@ def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path):
     assert out["ensemble"] == pytest.approx(np.mean(out["per_fold"]["resnet18"]))
     with Image.open(heat) as im:
         assert im.size == (224, 224) and im.mode == "RGB"
+
+
+def _cli(root, *args):
+    res = CliRunner().invoke(cli, ["--workspace", str(root), *args])
+    # a refusal is a message and exit status 1, never an exception with a traceback
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output
+    return res
+
+
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_replaced_damaged_or_planted_checkpoints_are_refused_by_predict_and_resume(tiny,
+                                                                                   tmp_path):
+    import torch
+
+    skimage_data = pytest.importorskip("skimage.data")
+    ws, root = tiny, tiny.root
+    token = CancelToken()
+
+    def progress(p):
+        if "fold 2/2" in p.message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):  # fold 1 finished, fold 2 to resume
+        training.train(ws, "t", deterministic=True, progress=progress, cancel=token)
+    (cancelled,) = training.list_runs(ws, "t")
+    done = training.train(ws, "t", deterministic=True)  # a finished run with the same settings
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage_data.astronaut()).save(photo)
+    run_dir = Path(done.run_dir)
+    one, two = run_dir / "resnet18" / "fold1", run_dir / "resnet18" / "fold2"
+    originals = {p: p.read_bytes() for d in (one, two) for p in d.iterdir()}
+
+    def predict():
+        return _cli(root, "predict", "t", str(photo), "--run", done.run)
+
+    def restore():
+        for p, data in originals.items():
+            p.write_bytes(data)
+
+    # 1. fold checkpoints swapped (with their done.json and records: the store still knows)
+    for name in ("checkpoint.pt", "checkpoint.pt.sha256", "done.json"):
+        (one / name).write_bytes(originals[two / name])
+        (two / name).write_bytes(originals[one / name])
+    res = predict()
+    assert res.exit_code == 1
+    assert f"run {done.run!r}, resnet18 fold 1" in res.output
+    assert str(one / "checkpoint.pt") in res.output and "SHA-256" in res.output
+    restore()
+    assert predict().exit_code == 0  # the run's own files are fine
+
+    # 2. a truncated checkpoint: a message, no traceback, no advice to use weights_only=False
+    ckpt = one / "checkpoint.pt"
+    ckpt.write_bytes(originals[ckpt][: len(originals[ckpt]) // 2])
+    res = predict()
+    assert res.exit_code == 1 and str(ckpt) in res.output
+    assert "weights_only" not in res.output
+    restore()
+
+    # 3. a planted pickle that would run code: refused, and the code never runs
+    marker = tmp_path / "pwned"
+    torch.save({"model": {}, "config": {"arch": "resnet18"}, "x": _Evil(marker)}, ckpt)
+    res = predict()
+    assert res.exit_code == 1 and str(ckpt) in res.output
+    assert not marker.exists()
+    restore()
+
+    # 4. resume: the cancelled run's finished fold replaced by the other run's fold model
+    mine = Path(ws.root / ws.store.run(cancelled["run"]).run_dir) / "resnet18" / "fold1"
+    kept = (mine / "checkpoint.pt").read_bytes()
+    (mine / "checkpoint.pt").write_bytes(originals[two / "checkpoint.pt"])
+    res = _cli(root, "train", "t", "--resume", cancelled["run"], "--deterministic")
+    assert res.exit_code == 1
+    assert f"run {cancelled['run']!r}, resnet18 fold 1" in res.output
+    assert str(mine / "checkpoint.pt") in res.output
+    (mine / "checkpoint.pt").write_bytes(kept)
+    res = _cli(root, "train", "t", "--resume", cancelled["run"], "--deterministic")
+    assert res.exit_code == 0, res.output

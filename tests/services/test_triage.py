@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,20 +102,28 @@ def test_no_readers_no_triage(comp_ws):
 
 
 def _fake_fold_models(ws, run_dir: str, arch: str, folds: int = 2) -> None:
-    """Write finished fold checkpoints of an untrained ``arch`` at 32 px (nothing trained)."""
+    """Write finished fold checkpoints of an untrained ``arch`` at 32 px (nothing trained),
+    with their SHA-256 in ``done.json`` and in the store, as an imported run has them."""
     import torch
 
+    from wbsdesk.ml.checkpoints import save_checkpoint
     from wbsdesk.ml.registry import build_model
-    from wbsdesk.ml.train import save_checkpoint
 
     cfg = {"arch": arch, "num_outputs": 2, "input_px": 32,
            "normalize_mean": [0.485, 0.456, 0.406], "normalize_std": [0.229, 0.224, 0.225]}
+    run_id = ws.store.run(Path(run_dir).name).id
     for k in range(1, folds + 1):
         torch.manual_seed(k)
         d = ws.root / run_dir / arch / f"fold{k}"
-        save_checkpoint(d / "checkpoint.pt",
-                        {"model": build_model(arch).state_dict(), "config": cfg})
-        (d / "done.json").write_text(json.dumps({"arch": arch, "fold": k}))
+        sha = save_checkpoint(d / "checkpoint.pt",
+                              {"model": build_model(arch).state_dict(), "config": cfg})
+        (d / "done.json").write_text(json.dumps({"arch": arch, "fold": k,
+                                                 "checkpoint_sha256": sha}))
+        with ws.store.atomic():
+            ws.store.db.execute("UPDATE run_folds SET checkpoint = ?, checkpoint_sha256 = ?"
+                                " WHERE run_id = ? AND arch = ? AND fold = ?",
+                                [f"{run_dir}/{arch}/fold{k}/checkpoint.pt", sha, run_id, arch,
+                                 k])
 
 
 def test_gradcam_overlay_is_an_rgb_image_of_the_crop_size(comp_ws):
@@ -131,3 +140,19 @@ def test_gradcam_overlay_is_an_rgb_image_of_the_crop_size(comp_ws):
         gradcam_overlay(ws, "demo", comp.run, pid, arch="mobilenet_v2")
     with pytest.raises(UserError, match="no architecture"):
         gradcam_overlay(ws, "demo", comp.run, pid, arch="vgg16")
+
+
+def test_gradcam_refuses_a_fold_checkpoint_swapped_with_another_folds(comp_ws):
+    ws, comp = comp_ws
+    run = ws.store.run(comp.run)
+    _fake_fold_models(ws, run.run_dir, "resnet18")
+    one, two = (ws.root / run.run_dir / "resnet18" / f"fold{k}" for k in (1, 2))
+    for name in ("checkpoint.pt", "checkpoint.pt.sha256", "done.json"):  # every file swapped
+        a, b = (one / name).read_bytes(), (two / name).read_bytes()
+        (one / name).write_bytes(b)
+        (two / name).write_bytes(a)
+    with pytest.raises(UserError) as err:  # the store still knows which file is which
+        gradcam_overlay(ws, "demo", comp.run, int(comp.photo_ids[0]), arch="resnet18")
+    text = str(err.value)
+    assert f"run {comp.run!r}, resnet18 fold 1" in text and str(one / "checkpoint.pt") in text
+    assert "the workspace database" in text and "weights_only" not in text

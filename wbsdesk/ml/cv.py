@@ -15,15 +15,20 @@ architecture and fold::
                                     "numpy", "python"}}; the last epoch's checkpoint is the
                                     fold model, with "optimizer"/"lr_scheduler" None (half
                                     the size: 0.5 GB instead of 1.1 GB for VGG-16)
+        checkpoint.pt.sha256        its SHA-256 (``sha256sum`` format), written with it;
+                                    a checkpoint is verified against it before every load
         losses.json                 {"epoch_losses": [mean train loss per epoch]}
         oof.csv                     photo_id,prob (softmax P(class 1), repr precision)
-        done.json                   written last: the fold is finished
+        done.json                   written last: the fold is finished (with the fold
+                                    model's "checkpoint_sha256")
 
 Running :func:`run_cv` again on the same folder skips finished folds and resumes an
 unfinished one from its last completed epoch. Every epoch starts by seeding the global
 torch RNG (which torchvision's v2 transforms and dropout use) and the shuffling generator
 from ``(seed, arch, fold, epoch)``, so the resumed epochs see exactly the random draws of an
-uninterrupted run.
+uninterrupted run. A checkpoint whose SHA-256 does not match its record (replaced, planted or
+damaged) is refused with a :class:`~wbsdesk.errors.UserError` naming the run, architecture,
+fold and file; it is never loaded.
 """
 
 from __future__ import annotations
@@ -43,25 +48,31 @@ from torch import nn
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, Throttle, no_progress
 from wbsdesk.errors import UserError
 from wbsdesk.ml.augment import EvalPreset, TrainPreset, derive_seed
+from wbsdesk.ml.checkpoints import (
+    atomic_write_text,
+    checkpoint_records,
+    load_checkpoint,
+    load_state_checked,
+    save_checkpoint,
+    verify_file,
+)
 from wbsdesk.ml.cvspec import CVSpec, CVSummary, FoldResult, fold_dir, fold_split, read_oof
 from wbsdesk.ml.data import decode_crops
 from wbsdesk.ml.registry import arch_spec, build_model
 from wbsdesk.ml.train import (
     ExecPlan,
-    atomic_write_text,
     batch_slices,
     evaluate,
     execution_context,
-    load_checkpoint,
     plan_execution,
     rng_state,
-    save_checkpoint,
     set_rng_state,
     train_one_epoch,
 )
 from wbsdesk.ml.weights import missing_weights_error
 
-__all__ = ["CVSpec", "CVSummary", "FoldResult", "fold_dir", "fold_split", "read_oof", "run_cv"]
+__all__ = ["CVSpec", "CVSummary", "FoldResult", "fold_dir", "fold_label", "fold_split",
+           "read_oof", "run_cv"]
 
 log = logging.getLogger(__name__)
 
@@ -206,14 +217,28 @@ def _completed_epochs(spec: CVSpec, arch: str, k: int) -> int:
     """Epochs already completed in a fold folder (``epochs + 1`` when the fold is done)."""
     d = fold_dir(spec.run_dir, arch, k)
     want = spec.fold_config(arch, k)
+    path = d / "checkpoint.pt"
     if (d / "done.json").is_file():
-        _check_config(json.loads((d / "done.json").read_text())["config"], want, d)
+        done = json.loads((d / "done.json").read_text())
+        _check_config(done["config"], want, d)
+        # the fold model must still be the one training wrote (refused before any work)
+        verify_file(path, checkpoint_records(path, done=done), label=fold_label(spec, arch, k))
         return spec.epochs + 1
-    if (d / "checkpoint.pt").is_file():
-        ckpt = load_checkpoint(d / "checkpoint.pt", mmap=True)
+    if path.is_file():
+        ckpt, _ = load_checkpoint(path, checkpoint_records(path), label=fold_label(spec, arch, k),
+                                  required=("config", "epoch"), mmap=True)
         _check_config(ckpt["config"], want, d)
         return int(ckpt["epoch"])
     return 0
+
+
+#: What a checkpoint to resume from holds besides the model.
+_RESUME_KEYS = ("model", "config", "epoch", "optimizer", "lr_scheduler", "losses", "rng")
+
+
+def fold_label(spec: CVSpec, arch: str, k: int) -> str:
+    """How messages name a fold: ``"run 'demo-20250101-120000', resnet18 fold 2"``."""
+    return f"run {spec.run_dir.name!r}, {arch} fold {k}"
 
 
 def _check_config(have: dict[str, Any], want: dict[str, Any], d: Path) -> None:
@@ -267,15 +292,26 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
     losses: list[float] = []
     start = 0
     ckpt_path = d / "checkpoint.pt"
+    ckpt_sha = ""
     if ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path)
-        model.load_state_dict(ckpt["model"])
-        if ckpt["optimizer"] is not None:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["lr_scheduler"])
-        start = int(ckpt["epoch"])
-        losses = [float(x) for x in ckpt["losses"]][:start]
-        set_rng_state(ckpt["rng"])
+        label = fold_label(spec, arch, k)
+        ckpt, ckpt_sha = load_checkpoint(ckpt_path, checkpoint_records(ckpt_path), label=label,
+                                         required=_RESUME_KEYS)
+        shown = f"{label}: {ckpt_path}"
+        load_state_checked(model, ckpt["model"], shown=shown)
+        try:
+            if ckpt["optimizer"] is not None:
+                optimizer.load_state_dict(ckpt["optimizer"])
+                scheduler.load_state_dict(ckpt["lr_scheduler"])
+            start = int(ckpt["epoch"])
+            losses = [float(x) for x in ckpt["losses"]][:start]
+            set_rng_state(ckpt["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise UserError(f"{shown} cannot be resumed: its optimizer, epoch or random "
+                            f"state is not what training writes ({type(exc).__name__})",
+                            hint="start the run in a new folder") from None
+        # losses.json follows the checkpoint (a kill may have come between the two writes)
+        atomic_write_text(d / "losses.json", json.dumps({"epoch_losses": losses}))
         log.info("%s fold %d: resuming after epoch %d", arch, k, start)
     train_model: nn.Module = torch.compile(model) if plan.compile else model
     clock.restart()
@@ -318,7 +354,7 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
         if last or ((epoch + 1) % spec.checkpoint_every == 0
                     and time.monotonic() - last_save >= spec.checkpoint_seconds):
             # The last epoch's checkpoint is the fold model: no optimizer state (half size).
-            save_checkpoint(ckpt_path, {
+            ckpt_sha = save_checkpoint(ckpt_path, {
                 "model": model.state_dict(),
                 "optimizer": None if last else optimizer.state_dict(),
                 "lr_scheduler": None if last else scheduler.state_dict(),
@@ -341,6 +377,7 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
         "arch": arch, "fold": k, "n_train": len(train_idx), "n_test": len(test_idx),
         "epochs": spec.epochs, "epoch_losses": losses, "train_seconds": seconds,
         "images_per_second": ips, "plan": plan.as_dict(), "config": config,
+        "checkpoint_sha256": ckpt_sha,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=1))
     return FoldResult(arch=arch, fold=k, dir=d, n_train=len(train_idx), n_test=len(test_idx),
                       epochs_trained=spec.epochs - start, resumed_from_epoch=start,

@@ -3,11 +3,14 @@
 Every finished fold (``done.json`` present) of an architecture is one model; a crop's
 probability for an architecture is the mean of its fold models' softmax P(class 1), and the
 ensemble probability is the mean over architectures. Models are rebuilt from their
-checkpoints alone (the checkpoint carries its configuration).
+checkpoints alone (the checkpoint carries its configuration), after the checkpoint's SHA-256
+is checked against ``done.json`` (and the workspace database's record, when the caller
+passes it): a replaced, planted or damaged checkpoint is refused, never loaded.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -22,9 +25,10 @@ from torch import nn
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import UserError
 from wbsdesk.ml.augment import EvalPreset
+from wbsdesk.ml.checkpoints import checkpoint_records, load_checkpoint, load_state_checked
 from wbsdesk.ml.data import PathLike, decode_crops
 from wbsdesk.ml.registry import ARCH_ATTR, build_model
-from wbsdesk.ml.train import load_checkpoint, plan_execution
+from wbsdesk.ml.train import plan_execution
 
 __all__ = ["FoldModel", "Predictions", "load_fold_models", "load_run_models", "predict_crops"]
 
@@ -61,8 +65,9 @@ class Predictions:
     ensemble: np.ndarray
 
 
-def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu") -> list[FoldModel]:
-    """Load every finished fold model of ``arch`` from a run folder.
+def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu", *,
+                     stored_sha256: Mapping[int, str] | None = None) -> list[FoldModel]:
+    """Load every finished fold model of ``arch`` from a run folder, each verified first.
 
     Parameters
     ----------
@@ -72,6 +77,9 @@ def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu") -> list[
         Architecture name (a sub-folder of ``run_dir``).
     device : {"cpu", "cuda", "auto"}
         Where the models are put.
+    stored_sha256 : mapping of int to str, optional, keyword-only
+        Fold -> the checkpoint SHA-256 the workspace database recorded; a fold's file must
+        match it as well as its ``done.json``.
 
     Returns
     -------
@@ -81,7 +89,9 @@ def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu") -> list[
     Raises
     ------
     UserError
-        When the run has no finished fold for ``arch``.
+        When the run has no finished fold for ``arch``, or a fold's checkpoint does not
+        match its recorded SHA-256, cannot be read or does not fit its architecture (the
+        message names the run, architecture, fold and file).
     """
     dev = plan_execution(device).device
     root = Path(run_dir) / arch
@@ -90,13 +100,29 @@ def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu") -> list[
     if not dirs:
         raise UserError(f"{root}: no finished fold model for {arch}",
                         hint="train the run to the end first")
+    stored = stored_sha256 or {}
     out = []
     for fold, d in dirs:
-        ckpt = load_checkpoint(d / "checkpoint.pt")
+        label = f"run {Path(run_dir).name!r}, {arch} fold {fold}"
+        path = d / "checkpoint.pt"
+        try:
+            done = json.loads((d / "done.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{label}: {d / 'done.json'} is unreadable ({exc})") from None
+        records = checkpoint_records(path, done=done if isinstance(done, dict) else None,
+                                     stored=stored.get(fold))
+        ckpt, _ = load_checkpoint(path, records, label=label)
         cfg = ckpt["config"]
-        with torch.device("meta"):
-            model = build_model(cfg["arch"], num_outputs=int(cfg["num_outputs"]))
-        model.load_state_dict(ckpt["model"], assign=True)
+        if cfg["arch"] != arch:
+            raise UserError(f"{label}: {path} holds a {cfg['arch']} model, not {arch}",
+                            hint="restore the run folder from a backup, or train a new run")
+        try:
+            with torch.device("meta"):
+                model = build_model(cfg["arch"], num_outputs=int(cfg.get("num_outputs", 2)))
+        except (TypeError, ValueError) as exc:
+            raise UserError(f"{label}: {path} names no model that can be built "
+                            f"({type(exc).__name__})") from None
+        load_state_checked(model, ckpt["model"], shown=f"{label}: {path}", assign=True)
         setattr(model, ARCH_ATTR, cfg["arch"])
         out.append(FoldModel(arch=cfg["arch"], fold=fold, model=model.to(dev).eval(),
                              config=cfg))
@@ -104,15 +130,24 @@ def load_fold_models(run_dir: PathLike, arch: str, device: str = "cpu") -> list[
 
 
 def load_run_models(run_dir: PathLike, archs: Sequence[str] | None = None,
-                    device: str = "cpu") -> dict[str, list[FoldModel]]:
-    """:func:`load_fold_models` for several architectures (default: every one in the run)."""
+                    device: str = "cpu", *,
+                    stored_sha256: Mapping[tuple[str, int], str] | None = None
+                    ) -> dict[str, list[FoldModel]]:
+    """:func:`load_fold_models` for several architectures (default: every one in the run).
+
+    ``stored_sha256`` maps ``(arch, fold)`` to the checkpoint SHA-256 the workspace database
+    recorded.
+    """
     root = Path(run_dir)
     if archs is None:
         archs = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
         archs = [a for a in archs if any((root / a).glob("fold*/done.json"))]
     if not archs:
         raise UserError(f"{root}: no finished fold model", hint="train the run first")
-    return {a: load_fold_models(root, a, device) for a in archs}
+    stored = stored_sha256 or {}
+    return {a: load_fold_models(root, a, device,
+                                stored_sha256={k: v for (b, k), v in stored.items() if b == a})
+            for a in archs}
 
 
 @torch.inference_mode()

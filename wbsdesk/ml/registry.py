@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from torchvision import models
 from torchvision.models import WeightsEnum
 
 from wbsdesk.errors import UserError
+from wbsdesk.ml.checkpoints import load_state_checked, safe_torch_load
 
 __all__ = ["ArchSpec", "arch_spec", "build_model", "list_archs", "register_arch",
            "state_signature"]
@@ -145,6 +146,11 @@ def build_model(name: str, *, num_outputs: int = 2,
     torch.nn.Module
         The model, in training mode, on the CPU, with attribute ``wbsdesk_arch`` = ``name``.
 
+    Raises
+    ------
+    UserError
+        A weight file that is damaged, carries code (it is never run) or does not fit.
+
     Examples
     --------
     >>> m = build_model("resnet18")
@@ -155,10 +161,16 @@ def build_model(name: str, *, num_outputs: int = 2,
     if weights_path is None:
         model = spec.builder()
     else:
-        state = torch.load(Path(weights_path), map_location="cpu", weights_only=True)
+        path = Path(weights_path)
+        hint = f"import the file again with 'wbsdesk weights import FILE' ({spec.weights_url})"
+        state = safe_torch_load(path, path=path, shown=str(path), kind="weight file",
+                                hint_code=hint, hint_damaged=hint)
+        if not isinstance(state, Mapping):
+            raise UserError(f"{path}: not a model state dict (found {type(state).__name__})",
+                            hint=hint)
         with torch.device("meta"):  # no time spent initialising weights about to be replaced
             model = spec.builder()
-        model.load_state_dict(state, assign=True)
+        load_state_checked(model, state, shown=str(path), assign=True)
         left = [k for k, v in model.state_dict().items() if v.is_meta]
         if left:
             raise ValueError(f"{weights_path}: no values for {', '.join(left[:3])}")

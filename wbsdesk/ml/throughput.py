@@ -23,6 +23,7 @@ from torch import nn
 
 from wbsdesk.core.jobs import CancelToken
 from wbsdesk.ml.augment import EvalPreset, TrainPreset
+from wbsdesk.ml.checkpoints import record_path, save_checkpoint
 from wbsdesk.ml.cvspec import CVSpec
 from wbsdesk.ml.data import decode_crops
 from wbsdesk.ml.registry import build_model
@@ -31,7 +32,6 @@ from wbsdesk.ml.train import (
     evaluate,
     execution_context,
     plan_execution,
-    save_checkpoint,
     train_one_epoch,
 )
 
@@ -193,3 +193,4 @@ def _time_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, folder:
         return time.perf_counter() - t0
     finally:
         path.unlink(missing_ok=True)
+        record_path(path).unlink(missing_ok=True)

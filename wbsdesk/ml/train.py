@@ -13,9 +13,10 @@
   ``torch.use_deterministic_algorithms(True)`` and a fixed thread count, so a resumed run
   reproduces an uninterrupted one bit for bit on the same machine.
 
-Checkpoints are written atomically (temporary file in the same folder + ``os.replace``) and
-carry their configuration (``{"model", "optimizer", "lr_scheduler", "epoch", "config",
-"losses", "rng"}``), so a fold model can be rebuilt from its checkpoint alone.
+Checkpoints (:mod:`wbsdesk.ml.checkpoints`) are written atomically with a SHA-256 record and
+verified before every load; they carry their configuration (``{"model", "optimizer",
+"lr_scheduler", "epoch", "config", "losses", "rng"}``), so a fold model can be rebuilt from
+its checkpoint alone.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ import contextlib
 import logging
 import os
 import random
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from wbsdesk.ml.checkpoints import (
+    atomic_write_bytes,
+    atomic_write_text,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 __all__ = ["ExecPlan", "atomic_write_bytes", "atomic_write_text", "batch_slices",
            "cpu_has_native_bf16", "evaluate", "execution_context", "load_checkpoint",
@@ -262,7 +268,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, *,
 
 
 # ---------------------------------------------------------------------------------------------
-# Checkpoints, RNG state, atomic files
+# RNG state (checkpoint files: wbsdesk.ml.checkpoints)
 
 
 def rng_state() -> dict[str, Any]:
@@ -287,46 +293,3 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     if "torch_cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["torch_cuda"])
-
-
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[Any]:
-    """A binary file that replaces ``path`` only once fully written and fsynced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file next to ``path``, fsync, then ``os.replace``."""
-    with _atomic_file(path) as fh:
-        torch.save(payload, fh)
-
-
-def load_checkpoint(path: Path, *, map_location: str = "cpu",
-                    mmap: bool = False) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``).
-
-    ``mmap=True`` maps tensors from the file instead of reading them (cheap peeks at
-    ``epoch`` and ``config``).
-    """
-    return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
-    with _atomic_file(path) as fh:
-        fh.write(data)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))

@@ -14,12 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
-import pickletools
 import re
 import tempfile
-import warnings
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,7 @@ from typing import Any
 import torch
 
 from wbsdesk.errors import Problem, UserError
+from wbsdesk.ml.checkpoints import safe_torch_load
 from wbsdesk.ml.registry import arch_spec, list_archs, state_signature
 
 __all__ = ["IMPORT_COMMAND", "ImportedWeights", "WeightsStatus", "cache_dir", "identify_arch",
@@ -212,23 +209,9 @@ def import_weights(file: str | os.PathLike[str]) -> ImportedWeights:
 
 def _load_state_dict(path: Path, *, shown: Path) -> dict[str, torch.Tensor]:
     """Load a state dict safely; every failure becomes a :class:`UserError` about ``shown``."""
-    try:
-        with warnings.catch_warnings():  # torch's notice about unusual pickle protocols
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        if _pickle_parses(path):  # a well-formed pickle whose content weights_only refused
-            raise UserError(
-                f"{shown}: refused: the file holds Python objects beyond plain tensors, and "
-                f"loading such a pickle can run code",
-                hint="use the original .pth file published by torchvision") from None
-        raise UserError(f"{shown}: not a readable PyTorch weight file (corrupt or truncated)",
-                        hint="copy the file again and check its size") from None
-    except Exception as exc:  # torch raises many types for damaged files
-        log.debug("loading %s failed", shown, exc_info=True)
-        raise UserError(f"{shown}: not a readable PyTorch weight file (corrupt or truncated: "
-                        f"{type(exc).__name__})",
-                        hint="copy the file again and check its size") from None
+    obj = safe_torch_load(path, path=path, shown=str(shown), kind="weight file",
+                          hint_code="use the original .pth file published by torchvision",
+                          hint_damaged="copy the file again and check its size")
     if not isinstance(obj, Mapping) or not obj:
         raise UserError(f"{shown}: not a model state dict (found {type(obj).__name__})",
                         hint="use the .pth file published by torchvision")
@@ -292,26 +275,6 @@ def identify_arch(state: Mapping[str, Any], *, source: str = "weights") -> str:
         f"({'; '.join(details)})",
         hint="import the unmodified torchvision file (a fine-tuned or different-size model "
              "cannot be used as a starting point)")
-
-
-def _pickle_parses(path: Path) -> bool:
-    """Whether the file's (first) pickle stream is well-formed, read without executing it.
-
-    Looks inside torch's zip format (``*/data.pkl``); ``pickletools.genops`` only decodes
-    opcodes, it never imports or calls anything.
-    """
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                name = next(n for n in zf.namelist() if n.endswith("data.pkl"))
-                data = zf.read(name)
-        else:
-            data = path.read_bytes()
-        for _ in pickletools.genops(data):
-            pass
-    except Exception:  # anything unreadable counts as damaged
-        return False
-    return True
 
 
 def _sha256(path: Path) -> str:

@@ -20,7 +20,7 @@ from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import UserError
 from wbsdesk.services.faces import face_settings
 from wbsdesk.services.studies import load_study
-from wbsdesk.services.training import get_run
+from wbsdesk.services.training import get_run, stored_checkpoint_hashes
 from wbsdesk.services.workspace import Workspace, open_workspace
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,8 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
         raise NoFaceError(f"{photo}: no face found", hint="give the face box with --box x,y,w,h")
     if crop is not None:
         res.model_crop.save(crop, "PNG")
-    models = load_run_models(ws.root / row.run_dir, device=device)
+    models = load_run_models(ws.root / row.run_dir, device=device,
+                             stored_sha256=stored_checkpoint_hashes(ws, row))
     pixels = load_crop(res.model_crop, size=s["model_crop_px"])
     crop = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).contiguous()
     preds = predict_crops(models, crop)

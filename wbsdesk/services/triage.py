@@ -31,7 +31,7 @@ from PIL import Image
 from wbsdesk.errors import UserError
 from wbsdesk.services.analysis import MODEL_ENSEMBLE, Comparison
 from wbsdesk.services.studies import load_study
-from wbsdesk.services.training import get_run
+from wbsdesk.services.training import get_run, stored_checkpoint_hashes
 from wbsdesk.services.workspace import Workspace
 
 __all__ = ["disagreement_scores", "disagreements", "gradcam_overlay"]
@@ -185,7 +185,8 @@ def gradcam_overlay(ws: Workspace, study: str, run_name: str, photo_id: int, *,
     with Image.open(ws.root / crop.model_crop_path) as im:
         image = im.convert("RGB")
     maps = []
-    for fm in load_fold_models(ws.root / row.run_dir, arch, device):
+    stored = {k: v for (a, k), v in stored_checkpoint_hashes(ws, row).items() if a == arch}
+    for fm in load_fold_models(ws.root / row.run_dir, arch, device, stored_sha256=stored):
         x = preprocess(image, size=fm.input_px, mean=fm.config["normalize_mean"],
                        std=fm.config["normalize_std"])
         maps.append(gradcam(fm.model, x))
