@@ -168,3 +168,25 @@ def test_a_damaged_database_is_shown_as_a_plain_message(qtbot, tmp_path):
         assert "wbsdesk db check" in box.informativeText() and box.detailedText() == ""
     finally:
         box.close()
+
+
+def test_the_app_shows_why_a_workspace_cannot_open(qtbot, tmp_path):
+    from wbsdesk.gui.app import run_gui
+
+    root = tmp_path / "ws"
+    (root / "photos" / "ab").mkdir(parents=True)
+    (root / "photos" / "ab" / "abc.jpg").write_bytes(b"jpeg")
+    shown = []
+
+    def read_and_close():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, ErrorDialog):
+            QTimer.singleShot(50, read_and_close)
+            return
+        shown.append(box.text())
+        box.accept()
+
+    QTimer.singleShot(50, read_and_close)
+    assert run_gui(workspace=root) == 1
+    assert len(shown) == 1 and "holds wbsdesk data (photos/)" in shown[0]
+    assert not (root / ".store" / "wbsdesk.db").exists()

@@ -195,7 +195,17 @@ def run_gui(*, workspace: Path, study: str | None = None, screenshot: Path | Non
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("wbsdesk")
     _set_icon(app)
-    ws = open_workspace(workspace)
+    try:
+        ws = open_workspace(workspace)
+    except UserError as exc:  # no usable database, one still open elsewhere, damage
+        log.error("cannot open the workspace %s: %s", workspace, exc)
+        if screenshot is None:
+            from wbsdesk.gui.dialogs import present_error
+
+            box = present_error(None, exc)
+            if box is not None:
+                box.exec()
+        return 1
     try:
         if screenshot is not None:
             window = MainWindow(ws, study=study, admin=True, fullscreen_reader=False)
