@@ -217,7 +217,7 @@ def test_bad_row_is_refused_and_named(bad_ws, case):
     ([GOOD, {"subject_id": "G2", "photo": "copy.png", "group": "wbs"}], 3,
      "identical bytes to good.png of subject G1"),
     ([GOOD, {**GOOD}], 3, "listed twice"),
-    ([{"subject_id": "F1", "photo": "good.png", "group": "healthy"}], 2,
+    ([{"subject_id": "F1", "photo": "good.png", "group": "healthy", "primary": "0"}], 2,
      "already in the study with group 'wbs'"),
     ([{"subject_id": "G9", "photo": "f_copy.png", "group": "healthy"}], 2,
      "already imported for subject F1"),

@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QColor,
     QImage,
     QImageIOHandler,
-    QImageReader,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -27,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
+from wbsdesk.gui.image_files import image_reader
 from wbsdesk.services.face_review import LANDMARK_NAMES
 
 BOX_COLOR = QColor(40, 200, 90)
@@ -44,7 +44,7 @@ def load_upright(path: Path, max_side: int = 1400) -> tuple[QImage, tuple[int, i
     full_size : (int, int)
         The upright photo's full-resolution ``(width, height)``.
     """
-    reader = QImageReader(str(path))
+    reader = image_reader(path)  # OSError when the format is not allowed
     reader.setAutoTransform(True)
     size = reader.size()
     rotated = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)

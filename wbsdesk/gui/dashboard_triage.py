@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.gui.dashboard_tables import make_table, triage_table
+from wbsdesk.gui.image_files import read_pixmap
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.services.triage import gradcam_overlay
 from wbsdesk.services.workspace import open_workspace
@@ -161,7 +162,7 @@ class TriageWidget(QWidget):
             item.setData(PHOTO_ROLE, r)
             path = row["model_crop_path"]
             if path is not None and Path(path).is_file():
-                pix = QPixmap(str(path)).scaled(THUMB_PX, THUMB_PX,
+                pix = read_pixmap(path).scaled(THUMB_PX, THUMB_PX,
                                                 Qt.AspectRatioMode.KeepAspectRatio,
                                                 Qt.TransformationMode.SmoothTransformation)
                 item.setIcon(QIcon(pix))
@@ -188,7 +189,7 @@ class TriageWidget(QWidget):
         """Open the photo of ``table_row`` large (reader crop, else model crop), non-modal."""
         row = self.row_at(table_row)
         path = row["reader_crop_path"] or row["model_crop_path"]
-        pix = QPixmap(str(path)) if path is not None else QPixmap()
+        pix = read_pixmap(path)
         reads = ", ".join(f"{r['label']}: {r['rating']}" for r in row["readers"])
         caption = (f"<b>{row['subject']}</b> — truth: {row['group']}; "
                    f"{row['model_name']} P = {row['model_probability']:.3f}; "

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QImageReader, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from wbsdesk.errors import UserError
 from wbsdesk.gui.crop_canvas import PhotoMarkupWidget, load_upright, show_image
 from wbsdesk.gui.crop_tool import CropToolWidget
+from wbsdesk.gui.image_files import image_reader
 from wbsdesk.gui.wizard_common import InlineMessage
 from wbsdesk.services.face_review import FILTERS, FaceEntry, face_overview, filter_counts
 from wbsdesk.services.faces import exclude_subject
@@ -46,7 +47,11 @@ _STATUS = {"ok": ("ok", None), "needs_review": ("needs review", QColor("#ffe3b8"
 
 def load_thumbnail(path: Path, side: int = THUMB_PX) -> QImage:
     """Decode an image scaled to fit ``side`` (JPEGs decode at a reduced size)."""
-    reader = QImageReader(str(path))
+    try:
+        reader = image_reader(path)
+    except OSError as exc:  # not an allowed format: no thumbnail
+        log.warning("%s", exc)
+        return QImage()
     reader.setAutoTransform(True)
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > side:
@@ -64,6 +69,8 @@ def status_text(e: FaceEntry, *, short: bool = False) -> str:
             else "ok"
     if short:
         return "no face" if "no_face" in e.reasons else _STATUS[e.status][0]
+    if e.status == "not_aligned":  # the service's text names the command; here a button does it
+        return "not searched for a face yet"
     return e.why or _STATUS[e.status][0]
 
 

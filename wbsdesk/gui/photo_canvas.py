@@ -12,6 +12,8 @@ from PySide6.QtCore import QObject, QRect, QRunnable, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from wbsdesk.gui.image_files import read_image
+
 GREY = QColor(102, 102, 102)     # neutral grey: the screen, and the photo's place when hidden
 BAR_SHOW = QColor(235, 235, 235)
 BAR_WAIT = QColor(160, 160, 160)
@@ -19,9 +21,7 @@ BAR_WAIT = QColor(160, 160, 160)
 
 def load_image(path: Path, side: int) -> QImage:
     """Decode a crop and scale it to fit ``side`` x ``side`` (at most 2x its own size)."""
-    img = QImage(str(path))
-    if img.isNull():
-        raise OSError(f"cannot read image {path}")
+    img = read_image(path)  # allowed formats only; OSError otherwise
     longest = max(img.width(), img.height())
     target = min(side, 2 * longest)
     if target != longest:

@@ -15,11 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torchvision.transforms.v2 import functional as tvf
 
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import UserError
+from wbsdesk.ml.image_io import ImageRefusedError, open_image
 
 __all__ = ["decode_crops", "load_crop", "normalize", "preprocess"]
 
@@ -51,10 +52,10 @@ def load_crop(source: PathLike | Image.Image, *, size: int) -> np.ndarray:
     if isinstance(source, Image.Image):
         return _square(source, size)
     try:
-        with Image.open(source) as img:
+        with open_image(source) as img:
             return _square(img, size)
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-        raise UserError(f"{source}: cannot read the crop ({exc.__class__.__name__})",
+    except ImageRefusedError as exc:
+        raise UserError(f"{source}: cannot read the crop ({exc.reason})",
                         hint="re-run face alignment for this photo") from None
 
 

@@ -20,7 +20,6 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -28,6 +27,7 @@ from PIL import Image
 
 from wbsdesk.core import face_geometry as geo
 from wbsdesk.errors import UserError
+from wbsdesk.ml.image_io import DEFAULT_MAX_PIXELS, open_image, read_source
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ _TRANSPOSE = {
 # A warp that shrinks by more than this first reduces the region with an antialiasing
 # resize, because Image.transform samples the source without a low-pass filter.
 _MAX_WARP_SHRINK = 1.5
-_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 PhotoSource = str | os.PathLike | BinaryIO
 
@@ -86,27 +85,21 @@ class Photo:
         If the file cannot be read or is not an image, or a side is below ``min_side_px``.
     """
 
-    def __init__(self, source: PhotoSource, *, min_side_px: int = 64) -> None:
-        self.name = _source_name(source)
-        self._data = _read_bytes(source, self.name)
+    def __init__(self, source: PhotoSource, *, min_side_px: int = 64,
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self._data, self.name = read_source(source)
+        self._max_pixels = max_pixels
         self.decode_seconds = 0.0
         self._cache: list[tuple[float, Image.Image, np.ndarray]] = []
-        try:
-            with Image.open(io.BytesIO(self._data)) as im:
-                self.format = im.format
-                self._stored_size = im.size
-                # A JPEG's EXIF sits in its header; other formats may keep it after the
-                # pixels (PNG eXIf), so they are decoded right away (they have no draft
-                # mode, so the full decode is needed anyway) and read from there.
-                self.drafts = im.format in _DRAFT_FORMATS
-                self.orientation = _exif_orientation(im, self.name) if self.drafts else 1
-        except Image.DecompressionBombError as exc:
-            raise UserError(
-                f"{self.name}: the image has too many pixels to open safely.",
-                hint="Reduce the photo's size before importing it.",
-            ) from exc
-        except _DECODE_ERRORS as exc:
-            raise self._error("is not an image that can be read", exc) from exc
+        with open_image(self._data, name=self.name, max_pixels=max_pixels,
+                        decode=False) as im:
+            self.format = im.format
+            self._stored_size = im.size
+            # A JPEG's EXIF sits in its header; other formats may keep it after the
+            # pixels (PNG eXIf), so they are decoded right away (they have no draft
+            # mode, so the full decode is needed anyway) and read from there.
+            self.drafts = im.format in _DRAFT_FORMATS
+            self.orientation = _exif_orientation(im, self.name) if self.drafts else 1
         if min(self._stored_size) < min_side_px:
             w, h = self._stored_size
             raise UserError(
@@ -138,16 +131,13 @@ class Photo:
                 return image, to_full
         start = time.perf_counter()
         w, h = self._stored_size
-        try:
-            with Image.open(io.BytesIO(self._data)) as im:
-                if reduce > 1 and self.drafts:
-                    im.draft(None, (max(1, w // reduce), max(1, h // reduce)))
-                im.load()
-                if not self.drafts:
-                    self.orientation = _exif_orientation(im, self.name)
-                stored = to_rgb(im)
-        except _DECODE_ERRORS as exc:
-            raise self._error("could not be decoded (damaged or truncated file?)", exc) from exc
+        draft = (max(1, w // reduce), max(1, h // reduce)) if reduce > 1 and self.drafts \
+            else None
+        with open_image(self._data, name=self.name, max_pixels=self._max_pixels,
+                        draft=draft) as im:
+            if not self.drafts:
+                self.orientation = _exif_orientation(im, self.name)
+            stored = to_rgb(im)
         scale = _draft_scale((w, h), stored.size)
         upright = stored
         if self.orientation in _TRANSPOSE:
@@ -207,13 +197,6 @@ class Photo:
             return 1
         long_side = max(self.size)
         return next((s for s in reversed(_DRAFT_SCALES) if -(-long_side // s) <= max_side), 8)
-
-    def _error(self, reason: str, exc: BaseException) -> UserError:
-        log.info("cannot read %s: %r", self.name, exc)
-        return UserError(
-            f"{self.name}: the file {reason}.",
-            hint="Check that it is a complete JPEG, PNG or TIFF photo; re-export it if needed.",
-        )
 
 
 def load_oriented(
@@ -485,25 +468,3 @@ def _exif_orientation(im: Image.Image, name: str) -> int:
     except (TypeError, ValueError):
         return 1
     return value if 1 <= value <= 8 else 1
-
-
-def _source_name(source: PhotoSource) -> str:
-    """A readable name for a path or file object."""
-    if isinstance(source, str | os.PathLike):
-        return os.fspath(source)
-    return str(getattr(source, "name", "<photo stream>"))
-
-
-def _read_bytes(source: PhotoSource, name: str) -> bytes:
-    """All bytes of a path or file object, as a UserError when that fails."""
-    try:
-        if isinstance(source, str | os.PathLike):
-            return Path(source).read_bytes()
-        data = source.read()
-    except FileNotFoundError as exc:
-        raise UserError(f"{name}: the file does not exist.") from exc
-    except OSError as exc:
-        raise UserError(f"{name}: the file cannot be read ({exc.strerror or exc}).") from exc
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError("a photo file object must be opened in binary mode")
-    return bytes(data)

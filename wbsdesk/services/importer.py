@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -186,6 +187,21 @@ def _check(ws: Workspace, study: Study, manifest: Path, base: Path, group_column
     return rows, checked, problems
 
 def _resolve_photo(base: Path, photo: str) -> tuple[Path | None, str | None]:
+    """The photo's resolved path inside ``base``, or why it cannot be used."""
+    shown = photo if len(photo) <= 120 else f"{photo[:60]}...{photo[-20:]}"
+    try:
+        return _resolve_inside(base, photo)
+    except RuntimeError:  # Python < 3.13 reports a symlink loop this way
+        return None, f"{shown}: a symbolic link loop (a link that points back to itself)"
+    except ValueError as exc:
+        return None, f"{shown}: the path cannot be used ({exc})"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, f"{shown}: a symbolic link loop (a link that points back to itself)"
+        return None, f"{shown}: the path cannot be used ({exc.strerror or exc})"
+
+
+def _resolve_inside(base: Path, photo: str) -> tuple[Path | None, str | None]:
     rel = photo.replace("\\", "/")
     if PurePosixPath(rel).is_absolute() or PureWindowsPath(photo).is_absolute():
         return None, f"{photo}: absolute paths are not allowed; give a path inside the photos " \
@@ -264,7 +280,15 @@ def _cross_check(ws: Workspace, study_id: int, name: str, rows: list[ManifestRow
         n_primary = (sum(1 for r in srows if r.primary) +
                      sum(1 for p in old if p.is_primary))
         total = len({c.info.sha256 for c in checked if c.row.subject_id == key} | old_sha)
-        if n_primary > 1:
+        unmarked = [r for r in new_rows if r.primary is None]
+        if old and unmarked:
+            have = ", ".join(sorted(p.original_name for p in old))
+            for r in unmarked:
+                out.append(Problem(name, r.line, f"{r.photo}: subject {key} already has a "
+                                   "photo in the "
+                                   f"study ({have}); this row adds another without saying "
+                                   "which is primary: add a primary column with 0 for it"))
+        elif n_primary > 1:
             out.append(Problem(name, srows[0].line, f"subject {key}: {n_primary} photos are "
                                                     "marked primary; mark exactly one"))
         elif total > 1 and n_primary == 0:

@@ -79,14 +79,21 @@ def read_manifest(path: Path, groups: Sequence[str], *,
                                         "save the file as 'CSV UTF-8'")]
     if not text.strip():
         return [], [Problem(name, None, "the manifest is empty")]
+    if "\x00" in text:
+        return [], [Problem(name, text[:text.index("\x00")].count("\n") + 1,
+                            "contains a NUL byte (0x00); this is not a text CSV file, or it "
+                            "is damaged")]
     header_line = text.lstrip("\r\n").splitlines()[0]
     delim = max([",", ";", "\t"], key=header_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    try:
-        records = [(reader.line_num, rec) for rec in reader]
-    except csv.Error as exc:
-        return [], [Problem(name, reader.line_num, f"malformed CSV ({exc})")]
+    records, problems = _records(name, text, delim)
+    if problems:
+        return [], problems
     records = [(n, rec) for n, rec in records if any(c.strip() for c in rec)]
+    if not records:
+        first = next(i for i, line in enumerate(text.splitlines(), 1) if line.strip())
+        return [], [Problem(name, first, "the header row has no column names (the file holds "
+                                         "only separators); expected "
+                                         f"{', '.join(REQUIRED)}")]
     header_no, header = records[0]
     cols = [c.strip().lower() for c in header]
     problems: list[Problem] = []
@@ -116,6 +123,33 @@ def read_manifest(path: Path, groups: Sequence[str], *,
         if row is not None:
             rows.append(row)
     return rows, problems
+
+
+def _records(name: str, text: str, delim: str
+             ) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """CSV records with the row each starts on; a field over several lines is refused.
+
+    A quote that is never closed makes the CSV reader swallow the following rows into one
+    field, so a field that holds a line break is reported as an unterminated quote (line
+    breaks inside a field have no use in a manifest).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    out: list[tuple[int, list[str]]] = []
+    problems: list[Problem] = []
+    start = 1
+    try:
+        for rec in reader:
+            end = reader.line_num
+            if any("\n" in f or "\r" in f for f in rec):
+                problems.append(Problem(name, start, (
+                    f"unterminated quote: a quoted field starts in row {start} and swallows "
+                    f"the rows up to {end}; close the quote (line breaks inside a field are "
+                    "not allowed)")))
+            out.append((start, rec))
+            start = end + 1
+    except csv.Error as exc:
+        problems.append(Problem(name, start, f"malformed CSV ({exc})"))
+    return out, problems
 
 
 def _check_row(name: str, line: int, v: dict[str, str], groups: dict[str, str],

@@ -5,17 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFile, UnidentifiedImageError
-
 from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
+from wbsdesk.core.image_formats import ALLOWED
 
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"heim", b"heis")
-_EXT = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp",
-        "GIF": ".gif", "MPO": ".jpg"}
+_EXT = {**{name: f.extension for name, f in ALLOWED.items()}, "MPO": ".jpg"}
 
 
 @dataclass(frozen=True)
@@ -54,46 +50,34 @@ def sha256_file(path: Path) -> str:
 def probe_photo(path: Path, *, max_pixels: int, min_side_px: int) -> PhotoInfo:
     """Fully check one photo file and describe it.
 
-    The whole image is decoded (so truncated or corrupt data is caught), its pixel count is
-    checked against ``max_pixels`` before decoding (decompression bombs), and HEIC/HEIF files
-    get a hint to convert.
+    The file goes through :func:`wbsdesk.ml.image_io.open_image` with ``strict=True``: only
+    an allow-listed format (recognised by its magic bytes, whatever its name) reaches a
+    decoder, the pixel count is checked before decoding (decompression bombs), the whole
+    image is decoded (truncated or corrupt data is refused), and a JPEG's image data is
+    checked for damage libjpeg would repair silently. HEIC/HEIF files get a hint to convert.
 
     Raises
     ------
     PhotoProblem
         With a reason a user can act on.
     """
-    size = path.stat().st_size
-    if size == 0:
-        raise PhotoProblem("the file is empty (0 bytes)")
-    with open(path, "rb") as fh:
-        head = fh.read(32)
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        raise PhotoProblem("HEIC/HEIF photos cannot be read; convert it to JPEG first "
-                           "(e.g. export as JPEG from the phone or photo app)")
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    from wbsdesk.ml.image_io import ImageRefusedError, open_image
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                fmt = im.format or "unknown"
-                w, h = im.size
-                if w * h > max_pixels:
-                    raise PhotoProblem(f"the image is {w}x{h} = {w * h:,} pixels, over the cap "
-                                       f"of {max_pixels:,} (possible decompression bomb)")
-                if min(w, h) < min_side_px:
-                    raise PhotoProblem(f"the image is only {w}x{h} pixels; at least "
-                                       f"{min_side_px} px on each side is needed")
-                im.load()  # full decode: truncated or corrupt data fails here
-    except PhotoProblem:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise PhotoProblem(f"the image is too large ({exc})") from None
-    except UnidentifiedImageError:
-        raise PhotoProblem("not an image format wbsdesk can read (use JPEG or PNG)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise PhotoProblem(f"the image is truncated or corrupt ({exc})") from None
-    return PhotoInfo(sha256=sha256_file(path), format=fmt, width=w, height=h, n_bytes=size)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PhotoProblem(f"the file cannot be read ({exc.strerror or exc})") from None
+    try:
+        with open_image(data, name=str(path), max_pixels=max_pixels, strict=True) as im:
+            fmt = im.format or "unknown"
+            w, h = im.size
+    except ImageRefusedError as exc:
+        raise PhotoProblem(exc.reason) from None
+    if min(w, h) < min_side_px:
+        raise PhotoProblem(f"the image is only {w}x{h} pixels; at least {min_side_px} px on "
+                           "each side is needed")
+    return PhotoInfo(sha256=hashlib.sha256(data).hexdigest(), format=fmt, width=w, height=h,
+                     n_bytes=len(data))
 
 
 def stored_relpath(info: PhotoInfo) -> str:

@@ -170,6 +170,7 @@ def gradcam_overlay(ws: Workspace, study: str, run_name: str, photo_id: int, *,
     """
     from wbsdesk.ml.data import preprocess
     from wbsdesk.ml.explain import gradcam, overlay
+    from wbsdesk.ml.image_io import open_image
     from wbsdesk.ml.infer import load_fold_models
 
     st = load_study(ws, study)
@@ -182,7 +183,7 @@ def gradcam_overlay(ws: Workspace, study: str, run_name: str, photo_id: int, *,
     if crop is None or not crop.model_crop_path:
         raise UserError(f"photo {photo_id} of study {study!r} has no model crop",
                         hint="align the study's faces first")
-    with Image.open(ws.root / crop.model_crop_path) as im:
+    with open_image(ws.root / crop.model_crop_path) as im:
         image = im.convert("RGB")
     maps = []
     stored = {k: v for (a, k), v in stored_checkpoint_hashes(ws, row).items() if a == arch}
