@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from wbsdesk.store.runs import RunsRepo
 
 log = logging.getLogger(__name__)
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+_open_stores_lock = threading.Lock()  # worker threads open and close stores too
 
 
 class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
@@ -46,7 +48,8 @@ class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
         self.path = path
         self.read_only = read_only
         self.guard = FileGuard.record(path, uses_wal=not read_only or _has_wal(path))
-        _open_stores.add(self)
+        with _open_stores_lock:
+            _open_stores.add(self)
 
     def check_files(self) -> list[str]:
         """Why this connection's files are not the ones on disk (empty when they are).
@@ -152,13 +155,15 @@ class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
 
     def close(self) -> None:
         """Close the connection (the last one checkpoints and deletes the WAL)."""
-        _open_stores.discard(self)
+        with _open_stores_lock:
+            _open_stores.discard(self)
         self.db.close()
 
 
 def open_stores() -> list[Store]:
     """Every store still open in this process (any thread), for checking their files."""
-    return list(_open_stores)
+    with _open_stores_lock:
+        return list(_open_stores)
 
 
 def _has_wal(path: Path) -> bool:

@@ -145,8 +145,10 @@ class FileGuard:
         path = Path(path)
         db = _identity(path)
         wal = _identity(Path(f"{path}-wal")) if uses_wal else None
+        held = _locked_files(os.getpid())
+        if not held:  # not Linux (no /proc/locks): the identities are checked, not the locks
+            return cls(path, db, wal)
         keys = {_lock_key(db), _lock_key(_identity(Path(f"{path}-shm")))} - {None}
-        held = _locked_files(os.getpid()) or set()
         # Only locks seen now are checked later: a file system whose /proc/locks entries do not
         # match stat() (an overlay, say) simply gets no lock check, never a false alarm.
         return cls(path, db, wal, {k for k in keys if k in held})
