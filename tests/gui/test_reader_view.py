@@ -297,3 +297,13 @@ def test_instructions_count_practice_apart_and_say_what_is_left():
     assert any("an answer after that is not recorded" in line for line in none)
     assert reader_text.countdown(19.2) == "Answer now  ·  20 s left"
     assert reader_text.countdown(0.0) == "Answer now  ·  0 s left"
+
+
+def test_message_pages_fit_their_own_text(ws, tmp_path, qtbot):
+    make_reading_study(ws, tmp_path, n=2, practice=1, seconds=0.15, window=0.3)
+    _setup, w = _reader_for(ws, qtbot)
+    start_h = w.message_text.height()
+    assert start_h >= w.message_text.heightForWidth(w.message_text.width()) > 0
+    w._message("Practice done", "The photos that count start now.", "Continue", "continue")
+    line = w.message_text.fontMetrics().height()
+    assert w.message_text.height() < 2 * line + 8 < start_h  # one line, not the start page's

@@ -228,6 +228,8 @@ class ReaderWidget(QWidget):
         self.time_bar.set_state(0.0, BAR_SHOW)
         self.message_title.setText(title)
         self.message_text.setText(text)
+        self.message_text.setMinimumHeight(0)  # else heightForWidth keeps the last height
+        self.message_text.setMaximumHeight(16777215)
         self.message_text.setFixedHeight(
             self.message_text.heightForWidth(self.message_text.width()))
         self.message_button.setText(button)

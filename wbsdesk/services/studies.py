@@ -91,15 +91,21 @@ def load_study(ws: Workspace, name: str) -> Study:
 
 
 def list_studies(ws: Workspace) -> list[dict[str, Any]]:
-    """One summary line per study: name, protocol, subjects, photos, synthetic."""
+    """One summary line per study: name, protocol, subjects, photos, synthetic.
+
+    ``subjects`` and ``photos`` count the study's own; ``practice_only`` the practice set.
+    """
     out = []
     for row in ws.store.studies():
         subjects = ws.store.subjects(row.id)
+        practice = {s.id for s in subjects if s.practice_only}
         out.append({"name": row.name, "protocol": row.protocol_name,
                     "synthetic": is_synthetic(subjects),
                     "subjects": sum(not s.practice_only for s in subjects),
                     "practice_only": sum(s.practice_only for s in subjects),
-                    "photos": len(ws.store.photos(row.id)), "created_at": row.created_at})
+                    "photos": sum(p.subject_id not in practice
+                                  for p in ws.store.photos(row.id)),
+                    "created_at": row.created_at})
     return out
 
 
