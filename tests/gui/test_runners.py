@@ -122,7 +122,7 @@ def test_job_processes_left_running_are_stopped_at_exit(qtbot):
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores for two workers")
 def test_study_alignment_from_the_gui_uses_a_worker_pool(qtbot, ws, tmp_path):
-    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
+    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY, with_practice=False)
     create_study(ws, "t", tiny_protocol(tmp_path))
     import_manifest(ws, "t", manifest)
     job = ProcessJob(align_job, str(ws.root), "t", title="Finding faces")

@@ -13,7 +13,8 @@ from wbsdesk.services.studies import create_study, folds
 
 def make_tiny_study(ws, tmp_path: Path, name: str = "t") -> str:
     """Create, import, fold and crop study ``name`` (known faces, no detection)."""
-    manifest = write_demo_photos(tmp_path / f"{name}-faces", seed=5, counts=TINY)
+    manifest = write_demo_photos(tmp_path / f"{name}-faces", seed=5, counts=TINY,
+                                 with_practice=False)
     create_study(ws, name, tiny_protocol(tmp_path))
     import_manifest(ws, name, manifest)
     folds(ws, name)

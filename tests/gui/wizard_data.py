@@ -57,7 +57,7 @@ def photo_folder(tmp_path: Path, *, seed: int = 11) -> tuple[Path, Path, Path]:
     The bad manifest has an unknown group and a photo that is not in the folder.
     """
     folder = tmp_path / "incoming"
-    manifest = write_demo_photos(folder, seed=seed, counts=COUNTS)
+    manifest = write_demo_photos(folder, seed=seed, counts=COUNTS, with_practice=False)
     rows = _rows(manifest)
     make_photo(folder / "noise.png", seed=3, size=(320, 400))
     rows.append({**rows[-1], "subject_id": NO_FACE, "photo": "noise.png", "group": "healthy",

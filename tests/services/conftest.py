@@ -30,7 +30,7 @@ def tiny_protocol(tmp_path: Path, **training_overrides) -> Path:
 
 @pytest.fixture
 def tiny(ws, tmp_path):
-    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY)
+    manifest = write_demo_photos(tmp_path / "faces", seed=5, counts=TINY, with_practice=False)
     create_study(ws, "t", tiny_protocol(tmp_path))
     import_manifest(ws, "t", manifest)
     folds(ws, "t")

@@ -62,7 +62,7 @@ class DemoResult:
 
 
 def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
-                      counts: dict[str, int] | None = None,
+                      counts: dict[str, int] | None = None, with_practice: bool = True,
                       progress: ProgressFn = no_progress,
                       cancel: CancelToken | None = None) -> Path:
     """Draw the demo subjects into ``folder`` and write their ``manifest.csv``.
@@ -71,7 +71,8 @@ def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
     shuffled across groups so they do not reveal the group. Each row also carries the known
     face box and 5 landmarks (``face_box``, ``landmarks``) and ``synthetic = 1``. After them
     come the practice-only subjects ``DEMO-P01`` .. (``practice = 1``), one per group in
-    :data:`PRACTICE_GROUPS`.
+    :data:`PRACTICE_GROUPS` (unless ``with_practice`` is false). The others do not depend on
+    whether they are drawn.
 
     Returns
     -------
@@ -90,7 +91,7 @@ def write_demo_photos(folder: Path, *, seed: int = DEMO_SEED,
         progress(Progress(i, len(plan) + len(PRACTICE_GROUPS), "drawing synthetic faces"))
         rows.append(_draw_row(folder, plan[idx], np.random.default_rng([seed, i]),
                               f"DEMO-{i + 1:03d}", practice=False))
-    for j, group in enumerate(PRACTICE_GROUPS):  # after the others: they stay as they were
+    for j, group in enumerate(PRACTICE_GROUPS if with_practice else ()):  # after the others
         progress(Progress(len(plan) + j, len(plan) + len(PRACTICE_GROUPS),
                           "drawing synthetic faces"))
         rows.append(_draw_row(folder, group, np.random.default_rng([seed, 100_000 + j]),
