@@ -96,3 +96,12 @@ def test_the_corpus_jpeg_with_flipped_scan_bytes_hides_its_damage():
     with Image.open(io.BytesIO(data)) as im:
         im.load()
         assert np.asarray(im).shape == (200, 160, 3)
+
+
+@pytest.mark.parametrize("module", ["image_formats", "jpeg_structure", "photo_metadata"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"wbsdesk.core.{module}"))
+    assert result.failed == 0 and result.attempted > 0

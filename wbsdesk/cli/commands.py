@@ -15,6 +15,7 @@ from wbsdesk.services import demo as demo_service
 from wbsdesk.services import studies as study_service
 from wbsdesk.services.db_check import check_database
 from wbsdesk.services.importer import import_manifest
+from wbsdesk.services.photos import list_orphan_files, remove_orphan_files
 
 
 @cli.group()
@@ -235,16 +236,22 @@ def db_group() -> None:
 
 
 @db_group.command("check")
+@click.option("--repair", is_flag=True,
+              help="Remove the orphaned files listed (photos and crops no row references, "
+                   "leftovers of a killed import); asks first.")
+@click.option("--yes", is_flag=True, help="With --repair: remove without asking.")
 @json_option
 @click.pass_obj
-def db_check(obj: Ctx, as_json: bool) -> None:
+def db_check(obj: Ctx, repair: bool, yes: bool, as_json: bool) -> None:
     """Integrity, schema version and files of the workspace database (read-only).
 
     Writes nothing: no migration is applied (pending ones are listed), and no file or folder
-    is created or changed. Exits 1 when a problem is found.
+    is created or changed. Orphaned files are listed; only --repair removes them. Exits 1
+    when a problem is found.
     """
     result = check_database(obj.workspace_path)
-    data = result.to_dict()
+    orphans = list_orphan_files(obj.workspace_path) if result.ok else []
+    data = result.to_dict() | {"orphans": [str(p) for p in orphans]}
 
     def render() -> None:
         applied = result.migrations
@@ -257,7 +264,16 @@ def db_check(obj: Ctx, as_json: bool) -> None:
             click.echo(f"write-ahead log: {result.wal}")
         for n in result.notes:
             click.echo(f"note: {n}")
+        for p in orphans:
+            click.echo(f"orphaned file: {p}")
 
     emit(data, as_json, render)
+    if repair and orphans:
+        if not yes and not click.confirm(f"Remove these {len(orphans)} orphaned files?",
+                                         err=as_json):
+            raise SystemExit(1)
+        with obj.open() as ws:
+            removed = remove_orphan_files(ws, orphans)
+        click.echo(f"Removed {removed} orphaned files.", err=as_json)
     if not result.ok:
         raise SystemExit(1)

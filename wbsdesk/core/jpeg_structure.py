@@ -45,10 +45,15 @@ class JpegLayout:
     scan_ends : tuple of int
         Offset of the marker that ends each scan's entropy-coded data (one entry for a
         baseline JPEG, several for a progressive one).
+    segments : tuple of (marker, start, end)
+        Every marker segment from the start-of-image to the end-of-image marker, as byte
+        ranges (fill bytes left out); a scan's segment includes its entropy-coded data.
+        Complete only when ``problem`` is ``None``.
     """
 
     problem: str | None
     scan_ends: tuple[int, ...] = ()
+    segments: tuple[tuple[int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def jpeg_problem(data: bytes) -> str | None:
     --------
     >>> jpeg_problem(b"\\xff\\xd8\\xff\\xd9")
     'the JPEG has no image data'
-    >>> jpeg_problem(b"\\xff\\xd8\\xff\\xe0\\x00\\x10JFIF")
+    >>> jpeg_problem(b"\\xff\\xd8\\xff\\xe0\\x00\\x04ab")
     'the file ends before the JPEG end-of-image marker (truncated file)'
     """
     return inspect_jpeg(data).problem
@@ -103,15 +108,17 @@ def inspect_jpeg(data: bytes) -> JpegLayout:
     JpegLayout
     """
     ends: list[int] = []
-    problem = _walk(data, ends)
-    return JpegLayout(problem, tuple(ends))
+    segments: list[tuple[int, int, int]] = []
+    problem = _walk(data, ends, segments)
+    return JpegLayout(problem, tuple(ends), tuple(segments))
 
 
-def _walk(data: bytes, ends: list[int]) -> str | None:
-    """The marker walk behind :func:`inspect_jpeg`; appends each scan's end to ``ends``."""
+def _walk(data: bytes, ends: list[int], segments: list[tuple[int, int, int]]) -> str | None:
+    """The marker walk behind :func:`inspect_jpeg`, filling ``ends`` and ``segments``."""
     n = len(data)
     if data[:2] != b"\xff\xd8":
         return "the file does not start with a JPEG start-of-image marker"
+    segments.append((0xD8, 0, 2))
     pos, frame, restart = 2, None, 0
     while True:
         if pos >= n:
@@ -125,6 +132,7 @@ def _walk(data: bytes, ends: list[int]) -> str | None:
         marker, at = data[pos], pos - 1
         pos += 1
         if marker == _EOI:
+            segments.append((marker, at, pos))
             return None if frame is not None and ends else "the JPEG has no image data"
         if marker < 0xC0 or marker == 0xD8 or 0xD0 <= marker <= 0xD7:
             return f"misplaced JPEG marker 0xFF{marker:02X} at offset {at} (corrupt file)"
@@ -156,6 +164,7 @@ def _walk(data: bytes, ends: list[int]) -> str | None:
             if problem:
                 return problem
             ends.append(pos)
+        segments.append((marker, at, pos))
 
 
 def _parse_frame(marker: int, seg: bytes) -> _Frame | str:

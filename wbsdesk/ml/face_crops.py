@@ -27,7 +27,7 @@ from PIL import Image
 
 from wbsdesk.core import face_geometry as geo
 from wbsdesk.errors import UserError
-from wbsdesk.ml.image_io import DEFAULT_MAX_PIXELS, open_image, read_source
+from wbsdesk.ml.image_io import DEFAULT_MAX_PIXELS, exif_orientation, open_image, read_source
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ NEUTRAL_GREY = (128, 128, 128)
 _DRAFT_SCALES = (8, 4, 2, 1)
 # Formats Pillow can decode at 1/2, 1/4 or 1/8 scale (MPO: multi-picture phone JPEGs).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
-_EXIF_ORIENTATION = 0x0112
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -99,7 +98,7 @@ class Photo:
             # pixels (PNG eXIf), so they are decoded right away (they have no draft
             # mode, so the full decode is needed anyway) and read from there.
             self.drafts = im.format in _DRAFT_FORMATS
-            self.orientation = _exif_orientation(im, self.name) if self.drafts else 1
+            self.orientation = exif_orientation(im, self.name) if self.drafts else 1
         if min(self._stored_size) < min_side_px:
             w, h = self._stored_size
             raise UserError(
@@ -136,7 +135,7 @@ class Photo:
         with open_image(self._data, name=self.name, max_pixels=self._max_pixels,
                         draft=draft) as im:
             if not self.drafts:
-                self.orientation = _exif_orientation(im, self.name)
+                self.orientation = exif_orientation(im, self.name)
             stored = to_rgb(im)
         scale = _draft_scale((w, h), stored.size)
         upright = stored
@@ -455,16 +454,3 @@ def _draft_scale(stored: tuple[int, int], decoded: tuple[int, int]) -> int:
             return s
     raise ValueError(f"unexpected decoded size {decoded} for {stored}")
 
-
-def _exif_orientation(im: Image.Image, name: str) -> int:
-    """EXIF orientation 1..8 of an opened image (1 when missing or unreadable)."""
-    try:
-        value = im.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception as exc:  # a damaged EXIF block must not block the photo itself
-        log.warning("%s: ignoring unreadable EXIF data (%r)", name, exc)
-        return 1
-    try:
-        value = int(value)
-    except (TypeError, ValueError):
-        return 1
-    return value if 1 <= value <= 8 else 1

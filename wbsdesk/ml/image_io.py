@@ -47,12 +47,16 @@ from wbsdesk.core.image_formats import (
 from wbsdesk.core.jpeg_structure import inspect_jpeg
 from wbsdesk.errors import UserError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageRefusedError", "open_image", "read_source", "sniff_file"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS", "ImageRefusedError", "exif_orientation", "open_image", "read_source",
+    "sniff_file",
+]
 
 log = logging.getLogger(__name__)
 
 #: Pixel cap when the caller has no protocol at hand (the protocols' default).
 DEFAULT_MAX_PIXELS = 120_000_000
+_EXIF_ORIENTATION = 0x0112
 #: Zero bytes after a JPEG scan that an intact decode needs as look-ahead (7 measured).
 _JPEG_LOOKAHEAD = 16
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
@@ -191,6 +195,20 @@ def open_image(source: Source, *, name: str | None = None,
     if strict:
         _strict_checks(data, fmt, name, im)
     return im
+
+
+def exif_orientation(im: Image.Image, name: str = "") -> int:
+    """EXIF orientation 1..8 of an opened image (1 when missing or unreadable)."""
+    try:
+        value = im.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception as exc:  # a damaged EXIF block must not block the photo itself
+        log.warning("%s: ignoring unreadable EXIF data (%r)", name, exc)
+        return 1
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 _REEXPORT = "Check that the file is a complete photo; re-export or copy it again."

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from wbsdesk.config import ensure_private_dir
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import Cancelled, Problem, UserError
 from wbsdesk.services.manifest import ManifestRow, read_manifest
@@ -15,7 +17,8 @@ from wbsdesk.services.photos import (
     PhotoInfo,
     PhotoProblem,
     probe_photo,
-    store_photo,
+    stage_photo,
+    staging_folder,
     stored_relpath,
 )
 from wbsdesk.services.studies import Study, load_study
@@ -302,48 +305,31 @@ def _cross_check(ws: Workspace, study_id: int, name: str, rows: list[ManifestRow
 
 def _land(ws: Workspace, study_id: int, study_name: str, manifest: Path,
           checked: list[_Checked], progress: ProgressFn, cancel: CancelToken) -> ImportReport:
+    """Stage clean copies in tmp/, then record the rows and move the files in one transaction.
+
+    The files are renamed into ``photos/`` as the transaction's last step, so a killed
+    import leaves them in its staging folder or unreferenced in ``photos/`` (both found by
+    :func:`~wbsdesk.services.photos.find_orphan_files`), never a row without its file.
+    """
     store = ws.store
     created: list[Path] = []
     created_dirs: list[Path] = []
     try:
-        for i, c in enumerate(checked):
-            cancel.raise_if_cancelled()
-            progress(Progress(i, len(checked), "copying photos"))
-            for d in (ws.photos_dir, ws.photos_dir / c.info.sha256[:2]):
-                if not d.exists():
-                    created_dirs.append(d)
-            if store_photo(c.path, ws.root, c.info):
-                created.append(ws.root / stored_relpath(c.info))
-        added_subjects = added_photos = present = 0
-        with store.atomic():
-            existing = {s.key: s.id for s in store.subjects(study_id)}
-            have = {(p.subject_id, p.sha256) for p in store.photos(study_id)}
-            counts: dict[str, int] = defaultdict(int)
-            for c in checked:
-                counts[c.row.subject_id] += 1
-            for c in checked:
-                r = c.row
-                sid = existing.get(r.subject_id)
-                if sid is None:
-                    sid = store.insert_subject(study_id, key=r.subject_id, group=r.group,
-                                               sex=r.sex, age_months=r.age_months,
-                                               diagnosis=r.diagnosis, metadata=r.metadata)
-                    existing[r.subject_id] = sid
-                    added_subjects += 1
-                if (sid, c.info.sha256) in have:
-                    present += 1
-                    continue
-                primary = r.primary if r.primary is not None else counts[r.subject_id] == 1
-                store.insert_photo(sid, sha256=c.info.sha256, stored_path=stored_relpath(c.info),
-                                   original_name=r.photo, fmt=c.info.format,
-                                   width=c.info.width, height=c.info.height,
-                                   is_primary=primary)
-                have.add((sid, c.info.sha256))
-                added_photos += 1
-            if added_subjects or added_photos:
-                store.audit(study_id, "import", {
-                    "manifest": str(manifest), "rows": len(checked),
-                    "subjects_added": added_subjects, "photos_added": added_photos})
+        with staging_folder(ws.tmp_dir) as staging:
+            staged = _stage(ws, staging, manifest, checked, progress, cancel)
+            with store.atomic():
+                added_subjects, added_photos, present = _record(ws, study_id, checked)
+                if added_subjects or added_photos:
+                    store.audit(study_id, "import", {
+                        "manifest": str(manifest), "rows": len(checked),
+                        "subjects_added": added_subjects, "photos_added": added_photos})
+                for src, dest in staged:
+                    for d in (dest.parent.parent, dest.parent):
+                        if not d.exists():
+                            ensure_private_dir(d)
+                            created_dirs.append(d)
+                    os.replace(src, dest)
+                    created.append(dest)
     except BaseException as exc:
         for f in created:
             f.unlink(missing_ok=True)
@@ -359,3 +345,55 @@ def _land(ws: Workspace, study_id: int, study_name: str, manifest: Path,
     return ImportReport(study=study_name, manifest=str(manifest), rows=len(checked),
                         subjects_added=added_subjects, photos_added=added_photos,
                         photos_already_present=present, files_copied=len(created))
+
+
+def _stage(ws: Workspace, staging: Path, manifest: Path, checked: list[_Checked],
+           progress: ProgressFn, cancel: CancelToken) -> list[tuple[Path, Path]]:
+    """Write each new photo's clean copy into ``staging``: (staged file, destination)."""
+    out: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    for i, c in enumerate(checked):
+        cancel.raise_if_cancelled()
+        progress(Progress(i, len(checked), "copying photos"))
+        dest = ws.root / stored_relpath(c.info)
+        if dest in seen or dest.exists():
+            continue
+        seen.add(dest)
+        try:
+            out.append((stage_photo(c.path, c.info, staging), dest))
+        except PhotoProblem as exc:
+            problem = Problem(str(manifest), c.row.line, f"{c.row.photo}: {exc.reason}")
+            raise UserError(f"Import refused: 1 problem(s) in {manifest}. Nothing was "
+                            "imported.", problems=[problem],
+                            hint="Fix the rows listed and import again.") from None
+    return out
+
+
+def _record(ws: Workspace, study_id: int, checked: list[_Checked]) -> tuple[int, int, int]:
+    """Insert the new subjects and photos: (subjects added, photos added, already present)."""
+    store = ws.store
+    added_subjects = added_photos = present = 0
+    existing = {s.key: s.id for s in store.subjects(study_id)}
+    have = {(p.subject_id, p.sha256) for p in store.photos(study_id)}
+    counts: dict[str, int] = defaultdict(int)
+    for c in checked:
+        counts[c.row.subject_id] += 1
+    for c in checked:
+        r = c.row
+        sid = existing.get(r.subject_id)
+        if sid is None:
+            sid = store.insert_subject(study_id, key=r.subject_id, group=r.group, sex=r.sex,
+                                       age_months=r.age_months, diagnosis=r.diagnosis,
+                                       metadata=r.metadata)
+            existing[r.subject_id] = sid
+            added_subjects += 1
+        if (sid, c.info.sha256) in have:
+            present += 1
+            continue
+        primary = r.primary if r.primary is not None else counts[r.subject_id] == 1
+        store.insert_photo(sid, sha256=c.info.sha256, stored_path=stored_relpath(c.info),
+                           original_name=r.photo, fmt=c.info.format, width=c.info.width,
+                           height=c.info.height, is_primary=primary)
+        have.add((sid, c.info.sha256))
+        added_photos += 1
+    return added_subjects, added_photos, present
