@@ -15,9 +15,9 @@ from tests.services.test_analysis import (
     synthetic_probs,
     synthetic_ratings,
 )
+from wbsdesk.core.architectures import arch_color
 from wbsdesk.errors import WbsdeskWarning
 from wbsdesk.gui.report_render import (
-    MODEL_COLORS,
     PNG_SCALE,
     READER_COLORS,
     QtReportRenderer,
@@ -52,8 +52,9 @@ def test_the_two_panel_figure_renders_at_the_expected_size(study_ws, tmp_path, q
     assert size == (w * PNG_SCALE, h * PNG_SCALE) and w > h  # two panels side by side
     with Image.open(png) as img:
         assert img.size == size
-        for color in (*MODEL_COLORS[:3], *READER_COLORS[:2], "#000000"):
-            assert _has_color(img, color), color  # every curve is drawn in its colour
+        archs = [arch_color(a) for a in ("vgg16", "resnet18", "mobilenet_v2")]
+        for color in (*archs, *READER_COLORS[:2], "#000000"):
+            assert _has_color(img, color), color  # each architecture in its one colour
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg") and root.get("viewBox") == f"0 0 {w} {h}"
     text = svg.read_text()

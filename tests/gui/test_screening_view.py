@@ -71,7 +71,7 @@ def test_astronaut_is_scored_by_every_model_and_nothing_is_stored(
     assert view.wait_until_done()
     assert view.result is not None and "the detected face" in view.message.text()
     rows = _table(view)
-    assert [r[0] for r in rows] == ["mobilenet_v2", "resnet18", "Ensemble (mean of the models)"]
+    assert [r[0] for r in rows] == ["MobileNet-V2", "ResNet-18", "Ensemble (mean of the models)"]
     probs = [float(r[1]) for r in rows]
     assert all(0.0 <= p <= 1.0 for p in probs)
     assert probs[2] == pytest.approx((probs[0] + probs[1]) / 2, abs=1e-3)

@@ -31,7 +31,7 @@ def test_progress_messages_feed_labels_and_the_loss_plot(qtbot):
     s = parse_progress("mobilenet_v2 fold 3/5 epoch 12/100 loss 0.6931 · ETA 1 h 02 min")
     assert (s.arch, s.fold, s.folds, s.epoch, s.epochs) == ("mobilenet_v2", 3, 5, 12, 100)
     assert s.loss == pytest.approx(0.6931) and s.eta == "ETA 1 h 02 min"
-    assert s.where() == "mobilenet_v2 · fold 3 of 5 · epoch 12 of 100"
+    assert s.where() == "MobileNet-V2 · fold 3 of 5 · epoch 12 of 100"
     mid = parse_progress("resnet18 fold 1/5 epoch 2/3 · ETA 4 s")
     assert mid.loss is None and mid.epoch == 2
     assert parse_progress("decoding crops · ETA --").where() == "Decoding crops"
@@ -139,7 +139,7 @@ def test_cancel_then_resume_from_the_studies_view(qtbot, tiny, window, monkeypat
     assert tv.pages.currentWidget() is panel and not tv.new_button.isEnabled()
     run = panel.run_name
     qtbot.waitUntil(lambda: _loss_points(panel.loss_plot) >= 1, timeout=60_000)  # an epoch is done
-    assert "mobilenet_v2 · fold 1 of 2 · epoch" in panel.where_label.text()
+    assert "MobileNet-V2 · fold 1 of 2 · epoch" in panel.where_label.text()
     assert panel.bar.value() > 0 and "ETA" in panel.eta_label.text()
     assert [tv.runs_table.item(0, c).text() for c in (0, 1)] == [run, "running"]
     with qtbot.waitSignal(panel.cancelled, timeout=60_000) as sig:

@@ -26,6 +26,16 @@ def test_paper_architectures_are_registered():
     assert {"vgg16", "vgg19", "resnet18", "resnet34", "mobilenet_v2"} <= set(list_archs())
 
 
+def test_every_registered_architecture_has_one_name_and_one_colour():
+    from wbsdesk.core.architectures import ARCHITECTURES
+
+    assert set(list_archs()) <= set(ARCHITECTURES)
+    labels = {arch_spec(a).label for a in list_archs()}
+    colors = {arch_spec(a).color for a in list_archs()}
+    assert labels == {"ResNet-18", "MobileNet-V2", "VGG-16", "VGG-19", "ResNet-34"}
+    assert len(colors) == len(list_archs()) and "#000000" not in colors  # ensemble's
+
+
 @pytest.mark.parametrize("arch", list_archs())
 def test_model_forward_backward(arch):
     torch.manual_seed(0)

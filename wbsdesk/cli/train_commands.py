@@ -9,6 +9,7 @@ import click
 
 from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
 from wbsdesk.cli.face_commands import cancel_on_ctrl_c
+from wbsdesk.core.architectures import arch_label, arch_labels
 from wbsdesk.core.jobs import Progress
 from wbsdesk.services import training as training_service
 
@@ -48,7 +49,7 @@ def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None, d
 
     def render() -> None:
         click.echo(f"Run {rep.run} finished on {rep.device} in {rep.seconds:.0f} s: "
-                   f"{rep.folds_imported} folds of {', '.join(rep.archs)}.")
+                   f"{rep.folds_imported} folds of {arch_labels(rep.archs)}.")
         click.echo(f"Folder: {rep.run_dir}")
 
     emit(data, as_json, render)
@@ -68,7 +69,7 @@ def runs_cmd(obj: Ctx, name: str, as_json: bool) -> None:
             click.echo(f"No runs yet. Start one with 'wbsdesk train {name}'.")
             return
         table(["run", "status", "archs", "epochs", "folds done", "device", "started"],
-              [[r["run"] + (" (demo)" if r["demo"] else ""), _status(r), ",".join(r["archs"]),
+              [[r["run"] + (" (demo)" if r["demo"] else ""), _status(r), arch_labels(r["archs"]),
                 r["epochs"], f"{r['folds_done']}/{r['folds_total']}", r["device"],
                 r["started_at"][:19]] for r in rows])
 
@@ -139,8 +140,8 @@ def predict_cmd(obj: Ctx, name: str, photo: Path, run: str | None, heatmap: Path
         click.echo(f"Research use only, not a diagnosis. Run {res.run}; face: "
                    f"{res.face_status} {' '.join(res.face_reasons)}")
         table(["model", f"P({res.positive_group})"],
-              [[a, f"{p:.3f}"] for a, p in res.per_arch.items()]
-              + [["ensemble", f"{res.ensemble:.3f}"]])
+              [[arch_label(a), f"{p:.3f}"] for a, p in res.per_arch.items()]
+              + [[arch_label("ensemble"), f"{res.ensemble:.3f}"]])
         if res.heatmap:
             click.echo(f"Grad-CAM overlay: {res.heatmap}")
 

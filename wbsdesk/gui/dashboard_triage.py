@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.gui.dashboard_tables import make_table, triage_table
 from wbsdesk.gui.image_files import read_pixmap
@@ -192,7 +193,7 @@ class TriageWidget(QWidget):
         pix = read_pixmap(path)
         reads = ", ".join(f"{r['label']}: {r['rating']}" for r in row["readers"])
         caption = (f"<b>{row['subject']}</b> — truth: {row['group']}; "
-                   f"{row['model_name']} P = {row['model_probability']:.3f}; "
+                   f"{arch_label(row['model_name'])} P = {row['model_probability']:.3f}; "
                    f"readers: {reads}")
         if pix.isNull():
             caption += "<br><i>No crop file for this photo.</i>"
@@ -217,16 +218,17 @@ class TriageWidget(QWidget):
         job.failed.connect(self._on_failed)
         job.finished.connect(self._on_finished)
         self.job = job
-        self.status.setText(f"Computing Grad-CAM of {row['subject']} ({arch})…")
+        self.status.setText(f"Computing Grad-CAM of {row['subject']} ({arch_label(arch)})…")
         self._update_button()
         job.start()
         return job
 
     def _on_overlay(self, row: dict[str, Any], arch: str, image: Any) -> None:
         pix = pil_to_pixmap(image)
-        self.status.setText(f"Grad-CAM of {row['subject']} ({arch}) is open.")
-        self._show_window(f"Grad-CAM {row['subject']} · {arch}", pix,
-                          f"<b>{row['subject']}</b> — {arch}, mean over its fold models "
+        name = arch_label(arch)
+        self.status.setText(f"Grad-CAM of {row['subject']} ({name}) is open.")
+        self._show_window(f"Grad-CAM {row['subject']} · {name}", pix,
+                          f"<b>{row['subject']}</b> — {name}, mean over its fold models "
                           f"(class: positive group); P = {row['models'].get(arch, 0.0):.3f}")
         self.overlay_ready.emit(pix)
 

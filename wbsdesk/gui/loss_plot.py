@@ -1,7 +1,13 @@
-"""Training-loss curves: mean training loss per epoch, one line per architecture and fold."""
+"""Training-loss curves: mean training loss per epoch, one line per architecture and fold.
+
+Each architecture is drawn in its one colour and named by its display name
+(:mod:`wbsdesk.core.architectures`), as in the Dashboard's ROC plot. Epoch ticks are whole
+numbers, also before the first epoch ends, and the legend is hidden while it would be empty.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,11 +15,26 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from wbsdesk.gui.report_render import MODEL_COLORS
+from wbsdesk.core.architectures import arch_color, arch_label
 
 #: Line styles that tell the folds of one architecture apart (colour = architecture).
 FOLD_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
                Qt.PenStyle.DashDotLine, Qt.PenStyle.DashDotDotLine)
+#: The epochs the empty plot spans (before the first loss arrives).
+EMPTY_EPOCHS = (1, 10)
+
+
+class EpochAxis(pg.AxisItem):
+    """A bottom axis with whole-number ticks only (there is no epoch 2.5)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size)
+                  if spacing >= 1]
+        levels = [(sp, vs) for sp, vs in levels if vs]
+        if levels:
+            return levels
+        return [(1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
 
 
 class LossPlotWidget(QWidget):
@@ -24,7 +45,8 @@ class LossPlotWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget(background="w",
+                                  axisItems={"bottom": EpochAxis(orientation="bottom")})
         p = self.plot.getPlotItem()
         p.showGrid(x=True, y=True, alpha=0.15)
         for side, label in (("bottom", "epoch"), ("left", "mean training loss")):
@@ -46,15 +68,21 @@ class LossPlotWidget(QWidget):
         self._data: dict[tuple[str, int], dict[int, float]] = {}
         self._items: dict[tuple[str, int], Any] = {}
         self._archs: list[str] = []
+        self.clear()
 
     def clear(self) -> None:
-        """Remove every curve."""
+        """Remove every curve (an empty plot spans epochs 1 to 10, without a legend)."""
+        p = self.plot.getPlotItem()
         for item in self._items.values():
-            self.plot.getPlotItem().removeItem(item)
+            p.removeItem(item)
         self.legend.clear()
+        self.legend.hide()
         self._data, self._items, self._archs = {}, {}, []
-        self.plot.getPlotItem().getAxis("bottom").setTickSpacing()
-        self.plot.getPlotItem().setTitle("")
+        p.getAxis("bottom").setTickSpacing()
+        p.setXRange(*EMPTY_EPOCHS, padding=0.02)
+        p.setYRange(0, 1, padding=0.02)
+        p.enableAutoRange()  # data arriving later sets the range again
+        p.setTitle("")
 
     def set_title(self, text: str) -> None:
         """A short title above the plot."""
@@ -89,13 +117,14 @@ class LossPlotWidget(QWidget):
         xs, ys = [e for e, _ in pts], [v for _, v in pts]
         item = self._items.get(key)
         if item is None:
-            color = MODEL_COLORS[self._archs.index(arch) % len(MODEL_COLORS)]
+            color = arch_color(arch)
             first = not any(a == arch for a, _ in self._items)
             pen = pg.mkPen(color, width=2, style=FOLD_STYLES[(fold - 1) % len(FOLD_STYLES)])
             item = self.plot.getPlotItem().plot(
                 xs, ys, pen=pen, symbol="o", symbolSize=5, symbolBrush=color, symbolPen=None,
-                name=arch if first else None)
+                name=arch_label(arch) if first else None)
             self._items[key] = item
+            self.legend.show()
         else:
             item.setData(xs, ys)
         self._epoch_ticks()

@@ -11,8 +11,9 @@ of Liu et al. (2021):
   marker labelled with the reader's name; simulated readers end in "(sim)").
 
 Both panels: x = 1 − specificity, y = sensitivity, the diagonal chance line, a legend with
-the AUC of every curve, colour-blind-safe colours (Okabe–Ito for models, Tol's "muted" for
-readers) plus distinct marker shapes for readers.
+the AUC of every curve, colour-blind-safe colours (each architecture's own Okabe–Ito colour
+from :mod:`wbsdesk.core.architectures`, the same as in the app; Tol's "muted" for readers)
+plus distinct marker shapes for readers.
 
 The scene is rendered into a PNG at ``PNG_SCALE`` times its size through the image's
 device pixel ratio (pyqtgraph's ``ImageExporter`` scales the painter instead, which leaves
@@ -33,6 +34,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from wbsdesk.core.architectures import arch_color
 from wbsdesk.services.analysis_roc import RocData
 
 log = logging.getLogger(__name__)
@@ -42,7 +44,6 @@ PANEL_PX = (620, 620)
 TITLE_PX = 40
 MARGIN_PX = 6
 PNG_SCALE = 2
-MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
 READER_COLORS = ("#882255", "#117733", "#332288", "#AA4499", "#44AA99", "#999933",
                  "#CC6677", "#88CCEE")
 READER_SYMBOLS = ("o", "s", "t", "d", "star", "p", "h", "t1")
@@ -102,11 +103,10 @@ def _dash() -> Any:
 def _model_curves(plot: Any, roc: RocData, *, bands: bool, only_ensemble: bool) -> None:
     import pyqtgraph as pg
 
-    colors = iter(MODEL_COLORS)
     for m in roc.models:
         if only_ensemble and not m.ensemble:
             continue
-        color = "#000000" if m.ensemble else next(colors)
+        color = arch_color(m.name)
         if bands and not m.ensemble:
             c = pg.mkColor(color)
             c.setAlpha(40)

@@ -4,18 +4,25 @@ Every model's pooled out-of-fold curve with its ± 1 SD band over folds, the ens
 black, each reader's yes/no call as a large marker and (optionally) their rating curve;
 per-curve visibility, equal aspect, and a read-out of threshold, sensitivity and
 specificity near the mouse; export to PNG or SVG.
+
+The legend is the curve list *beside* the plot (a sample of each line or marker, the name,
+the AUCs and, for a simulated reader, the word "simulated"), so nothing covers the curves;
+an exported plot gets the same legend to the right of the axes. Architectures are drawn in
+their one colour (:func:`wbsdesk.core.architectures.arch_color`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,12 +34,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import arch_color
 from wbsdesk.errors import UserError
-from wbsdesk.gui.report_render import MODEL_COLORS, READER_COLORS, READER_SYMBOLS
+from wbsdesk.gui.report_render import READER_COLORS, READER_SYMBOLS
 from wbsdesk.services.analysis import Comparison
 
 #: How near (in plot units) the mouse must be to a curve point for the read-out.
 HOVER_RADIUS = 0.04
+#: Width of the curve list (the legend) beside the plot, in px.
+LEGEND_WIDTH = 310
+#: Data role of a curve-list item holding the curve's label (the item shows more text).
+LABEL_ROLE = Qt.ItemDataRole.UserRole + 7
+
+
+def legend_icon(color: str, *, symbol: str | None = None, dashed: bool = False,
+                width: float = 2.0) -> QIcon:
+    """A legend sample: a line in ``color`` (dashed for rating curves), with ``symbol``
+    (a pyqtgraph symbol name) on top for a reader's yes/no marker."""
+    from pyqtgraph.graphicsItems.ScatterPlotItem import drawSymbol
+
+    pix = QPixmap(24, 18)
+    pix.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pix)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = pg.mkPen(color, width=width,
+                   style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+    painter.setPen(pen)
+    painter.drawLine(QPointF(1, 9), QPointF(23, 9))
+    if symbol is not None:
+        painter.translate(12, 9)
+        drawSymbol(painter, symbol, 11, pg.mkPen("k", width=1), pg.mkBrush(color))
+    painter.end()
+    return QIcon(pix)
 
 
 @dataclass
@@ -64,22 +97,29 @@ class RocPlotWidget(QWidget):
         p.setYRange(0, 1, padding=0.02)
         self.curve_list = QListWidget()
         self.curve_list.setToolTip("Tick to show, untick to hide a curve")
+        self.curve_list.setWordWrap(True)
+        self.curve_list.setIconSize(QSize(24, 18))
+        self.curve_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.rating_box = QCheckBox("Readers' rating curves")
         self.rating_box.setChecked(True)
-        self.aspect_box = QCheckBox("Equal aspect (square)")
+        self.aspect_box = QCheckBox("Equal aspect")
+        self.aspect_box.setToolTip("A square plot: one unit is as long on both axes")
         self.readout = QLabel("Point at a curve to read its threshold, sensitivity and "
                               "specificity.")
         self.readout.setWordWrap(True)
         side = QVBoxLayout()
-        side.addWidget(QLabel("<b>Curves</b>"))
+        side.addWidget(QLabel("<b>Curves and AUCs</b> (tick to show)"))
         side.addWidget(self.curve_list, 1)
-        side.addWidget(self.rating_box)
-        side.addWidget(self.aspect_box)
+        boxes = QHBoxLayout()
+        boxes.addWidget(self.rating_box)
+        boxes.addWidget(self.aspect_box)
+        boxes.addStretch(1)
+        side.addLayout(boxes)
         h = QHBoxLayout()
         h.setContentsMargins(0, 0, 0, 0)
         h.addWidget(self.plot, 1)
         h.addLayout(side)
-        self.curve_list.setFixedWidth(270)
+        self.curve_list.setFixedWidth(LEGEND_WIDTH)
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         v.addLayout(h, 1)
@@ -112,20 +152,16 @@ class RocPlotWidget(QWidget):
         roc = c.roc_data
         synthetic = roc.synthetic and "synthetic" not in roc.positive_label.lower()
         n_read = roc.paired_pos + roc.paired_neg
-        readers = (f"readers: {n_read} photos every reader rated" if n_read
-                   else "no reader has rated these photos yet")
+        readers = (f"readers: the {n_read} photos all rated" if n_read
+                   else "no reader has rated these photos")
         p.setTitle(f"<b>{roc.positive_label} vs. {roc.control_label}</b>"
                    f"{' (synthetic data)' if synthetic else ''}<br>"
                    f"<span style='font-size:9pt;color:#444'>models: {roc.n_pos + roc.n_neg} "
-                   f"photos ({roc.n_pos} positive), out-of-fold, shaded ± 1 SD over "
+                   f"photos ({roc.n_pos} positive), out-of-fold, band ± 1 SD over "
                    f"{roc.n_folds} folds; {readers}</span>", color="#000000")
-        p.addLegend(offset=(-8, -8), labelTextColor="k", labelTextSize="8pt",
-                    brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#bbbbbb"),
-                    verSpacing=-6)  # the legend made on first use is kept
         p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
-        colors = iter(MODEL_COLORS)
         for m in c.models:
-            color = "#000000" if m.name == "ensemble" else next(colors)
+            color = arch_color(m.name)
             items = []
             if m.name != "ensemble":
                 fill = pg.mkColor(color)
@@ -142,7 +178,9 @@ class RocPlotWidget(QWidget):
             items.append(line)
             self._curves.append(_Curve(m.label, m.roc.fpr, m.roc.tpr, m.roc.thresholds,
                                        "probability", items))
-            self._add_entry(m.label, items, color)
+            what = "mean of the models, " if m.name == "ensemble" else ""
+            self._add_entry(m.label, f"{what}AUC {m.roc.auc:.3f}", items, color,
+                            legend_icon(color, width=3.0 if m.name == "ensemble" else 2.0))
         for i, r in enumerate(c.readers):
             color = READER_COLORS[i % len(READER_COLORS)]
             symbol = READER_SYMBOLS[i % len(READER_SYMBOLS)]
@@ -160,36 +198,47 @@ class RocPlotWidget(QWidget):
             self._curves.append(_Curve(f"{r.label} (yes/no call)", r.binary_roc.fpr[1:2],
                                        r.binary_roc.tpr[1:2], np.array([np.nan]), "yes/no",
                                        [point]))
-            self._add_entry(r.label, [rating, point], color)
+            shown = r.label.removesuffix(" (sim)") if r.simulated else r.label
+            self._add_entry(r.label, f"{r.kind} · yes/no {r.binary_roc.auc:.3f} · rating "
+                                     f"{r.rating_roc.auc:.3f}", [rating, point], color,
+                            legend_icon(color, symbol=symbol, dashed=True, width=1.6),
+                            shown=shown)
         p.addItem(self.hover, ignoreBounds=True)
         self.hover.hide()
         self._on_rating_toggled(self.rating_box.isChecked())
         p.setXRange(0, 1, padding=0.02)
         p.setYRange(0, 1, padding=0.02)
 
-    def _add_entry(self, label: str, items: list[Any], color: str) -> None:
-        item = QListWidgetItem(label)
+    def _add_entry(self, label: str, detail: str, items: list[Any], color: str,
+                   icon: QIcon, *, shown: str | None = None) -> None:
+        item = QListWidgetItem(icon, f"{shown or label}\n{detail}")
+        item.setData(LABEL_ROLE, label)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)
-        item.setForeground(pg.mkColor(color))
+        item.setForeground(pg.mkColor("#000000" if color == "#000000" else color))
         self.curve_list.addItem(item)
         self._entries[label] = items
 
     def curve_labels(self) -> list[str]:
-        """The labels in the curve list (models, then readers)."""
+        """The curves' labels in the list (models, then readers)."""
+        return [self.curve_list.item(i).data(LABEL_ROLE)
+                for i in range(self.curve_list.count())]
+
+    def legend_texts(self) -> list[str]:
+        """What the legend beside the plot says, one entry per curve (name, then AUCs)."""
         return [self.curve_list.item(i).text() for i in range(self.curve_list.count())]
 
     def set_curve_visible(self, label: str, visible: bool) -> None:
         """Show or hide one curve (as ticking it in the list does)."""
         for i in range(self.curve_list.count()):
             item = self.curve_list.item(i)
-            if item.text() == label:
+            if item.data(LABEL_ROLE) == label:
                 item.setCheckState(Qt.CheckState.Checked if visible
                                    else Qt.CheckState.Unchecked)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         visible = item.checkState() == Qt.CheckState.Checked
-        for it in self._entries.get(item.text(), []):
+        for it in self._entries.get(item.data(LABEL_ROLE), []):
             show = visible and (it not in self._rating_items or self.rating_box.isChecked())
             it.setVisible(show)
 
@@ -244,21 +293,61 @@ class RocPlotWidget(QWidget):
         else:
             self.hover.hide()
 
+    @contextmanager
+    def _legend_beside(self) -> Iterator[QRectF]:
+        """Put a legend of the visible curves right of the axes (for an export); yields the
+        scene rectangle to render, and puts everything back afterwards."""
+        p = self.plot.getPlotItem()
+        legend = pg.LegendItem(labelTextColor="k", labelTextSize="8pt", verSpacing=-6,
+                               brush=pg.mkBrush("w"), pen=pg.mkPen("#bbbbbb"))
+        for item in p.listDataItems():
+            if item.name() and item.isVisible():
+                legend.addItem(item, item.name())
+        hover = self.hover.isVisible()
+        self.hover.hide()
+        old = QRectF(p.geometry())
+        if legend.items:
+            size = legend.boundingRect().size()
+            legend.setMaximumSize(size)
+            p.layout.addItem(legend, 2, 3)
+            p.layout.setAlignment(legend, Qt.AlignmentFlag.AlignVCenter)
+            width = size.width() + 10
+            p.setGeometry(QRectF(old.x(), old.y(), old.width() + width, old.height()))
+            p.layout.activate()
+        try:
+            yield p.sceneBoundingRect()
+        finally:
+            if legend.items:
+                p.layout.removeItem(legend)
+            if legend.scene() is not None:
+                legend.scene().removeItem(legend)
+            p.setGeometry(old)
+            p.layout.activate()
+            self.hover.setVisible(hover)
+
     def save(self, path: Path) -> Path:
-        """Save the plot as shown: PNG, or SVG when ``path`` ends in ``.svg``."""
+        """Save the plot as shown, its legend beside the axes: PNG (at twice the screen's
+        pixels), or SVG when ``path`` ends in ``.svg``."""
         path = Path(path)
-        if path.suffix.lower() == ".svg":
-            scene = self.plot.scene()
-            source = self.plot.getPlotItem().sceneBoundingRect()
-            gen = QSvgGenerator()
-            gen.setFileName(str(path))
-            gen.setSize(QSize(int(source.width()), int(source.height())))
-            gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
-            gen.setTitle("ROC curves")
-            painter = QPainter(gen)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+        svg = path.suffix.lower() == ".svg"
+        with self._legend_beside() as source:
+            target = QRectF(0, 0, source.width(), source.height())
+            if svg:
+                out: Any = QSvgGenerator()
+                out.setFileName(str(path))
+                out.setSize(QSize(int(source.width()), int(source.height())))
+                out.setViewBox(target)
+                out.setTitle("ROC curves")
+            else:
+                out = QImage(int(source.width()) * 2, int(source.height()) * 2,
+                             QImage.Format.Format_ARGB32)
+                out.setDevicePixelRatio(2)
+                out.fill(Qt.GlobalColor.white)
+            painter = QPainter(out)
+            painter.setRenderHints(QPainter.RenderHint.Antialiasing
+                                   | QPainter.RenderHint.TextAntialiasing)
+            self.plot.scene().render(painter, target, source)
             painter.end()
-        elif not self.plot.grab().save(str(path), "PNG"):
+        if not svg and not out.save(str(path), "PNG"):
             raise UserError(f"cannot write {path}")
         return path

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import arch_label
 from wbsdesk.errors import UserError
 from wbsdesk.gui.crop_canvas import PhotoMarkupWidget, load_upright
 from wbsdesk.gui.file_dialogs import open_file, save_file
@@ -245,7 +246,8 @@ class ScreeningWidget(QWidget):
         p = result.prediction
         groups = load_study(self._ws, p.study).protocol.groups
         target = groups.label(p.positive_group)
-        rows: list[list[Any]] = [[a, f"{v:.3f}", "  ".join(f"{x:.2f}" for x in p.per_fold[a])]
+        rows: list[list[Any]] = [[arch_label(a), f"{v:.3f}",
+                                  "  ".join(f"{x:.2f}" for x in p.per_fold[a])]
                                  for a, v in p.per_arch.items()]
         rows.append(["Ensemble (mean of the models)", f"{p.ensemble:.3f}", ""])
         fill_table(self.table, rows)
@@ -258,7 +260,7 @@ class ScreeningWidget(QWidget):
         self.heatmap.setPixmap(_pixmap(result.heatmap_png, 240))
         arch = next(iter(p.per_arch))
         self.heatmap_caption.setText(f"Left: the aligned face the models saw. Right: Grad-CAM "
-                                     f"of {arch} (mean over its fold models) for "
+                                     f"of {arch_label(arch)} (mean over its fold models) for "
                                      f"“{target}”; warm colours weigh most.")
         self._update_buttons()
 

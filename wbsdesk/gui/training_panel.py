@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.jobs import Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.loss_plot import LossPlotWidget
@@ -48,10 +49,10 @@ class TrainingStatus:
     stage: str
 
     def where(self) -> str:
-        """E.g. ``"resnet18 · fold 2 of 5 · epoch 7 of 100"`` (or the stage)."""
+        """E.g. ``"ResNet-18 · fold 2 of 5 · epoch 7 of 100"`` (or the stage)."""
         if self.arch is None:
             return self.stage[:1].upper() + self.stage[1:]
-        return (f"{self.arch} · fold {self.fold} of {self.folds} · "
+        return (f"{arch_label(self.arch)} · fold {self.fold} of {self.folds} · "
                 f"epoch {self.epoch} of {self.epochs}")
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import arch_label, arch_labels
 from wbsdesk.gui.file_dialogs import open_file
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ProcessJob
@@ -279,7 +280,8 @@ class TrainingSetupPanel(QWidget):
     def _set_archs(self, archs: Any, *, checked: Any) -> None:
         for arch in archs:
             if arch not in self.arch_boxes:
-                box = QCheckBox(arch)
+                box = QCheckBox(arch_label(arch))
+                box.setToolTip(f"'{arch}' in protocols and on the command line")
                 box.toggled.connect(self._on_choice_changed)
                 label = QLabel()
                 row = len(self.arch_boxes)
@@ -328,7 +330,7 @@ class TrainingSetupPanel(QWidget):
         c = self.choices()
         est = self.estimate
         if "estimate" in self._jobs:
-            text = f"Timing {', '.join(c['archs'])} on this computer…"
+            text = f"Timing {arch_labels(c['archs'])} on this computer…"
         elif est is not None and self._estimate_key == (self.study, c["device"]) \
                 and c["archs"]:
             if est.covers(c["archs"]):

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import arch_label, arch_labels
 from wbsdesk.errors import UserError
 from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.studies_view import fill_table, make_table
@@ -165,10 +166,10 @@ class TrainingViewWidget(QWidget):
                     aucs = training.run_aucs(self._ws, self.study, r["run"])
                 except UserError as exc:
                     log.info("no AUC for run %s: %s", r["run"], exc)
-            rows.append([r["run"], self._status_text(r), ", ".join(r["archs"]), r["epochs"],
+            rows.append([r["run"], self._status_text(r), arch_labels(r["archs"]), r["epochs"],
                          f"{r['folds_done']} of {r['folds_total']}",
                          _local_time(r["started_at"]),
-                         " · ".join(f"{a} {v:.3f}" for a, v in aucs.items())])
+                         " · ".join(f"{arch_label(a)} {v:.3f}" for a, v in aucs.items())])
         self.runs_table.blockSignals(True)
         fill_table(self.runs_table, rows)
         self.runs_table.blockSignals(False)
@@ -232,7 +233,7 @@ class TrainingViewWidget(QWidget):
                     "Resume is possible once it stops")
         demo = " · the demo's quick run (not a result)" if info["demo"] else ""
         self.details_label.setText(
-            f"<b>{run}</b> — {what}. {', '.join(info['archs'])}, {info['epochs']} epochs "
+            f"<b>{run}</b> — {what}. {arch_labels(info['archs'])}, {info['epochs']} epochs "
             f"per fold, {info['folds_done']} of {info['folds_total']} folds done, device "
             f"{info['device']}{demo}.")
 

@@ -5,6 +5,8 @@ ImageNet weights (so the expected weight file name is known without a download),
 layer Grad-CAM reads, and the constructor. :func:`build_model` builds the 1000-class
 ImageNet model with ``weights=None``, optionally loads an ImageNet state dict from a local
 file, and then replaces the classifier's last linear layer, as Liu et al. (2021) did.
+How an architecture is shown (display name, plot colour) is defined once, torch-free, in
+:mod:`wbsdesk.core.architectures`; :attr:`ArchSpec.label` and :attr:`ArchSpec.color` read it.
 
 More architectures are one decorated function away::
 
@@ -26,6 +28,7 @@ from torch import nn
 from torchvision import models
 from torchvision.models import WeightsEnum
 
+from wbsdesk.core.architectures import arch_color, arch_label
 from wbsdesk.errors import UserError
 from wbsdesk.ml.checkpoints import load_state_checked, safe_torch_load
 
@@ -57,6 +60,16 @@ class ArchSpec:
     builder: Callable[[], nn.Module]
     weights: WeightsEnum
     cam_layer: str
+
+    @property
+    def label(self) -> str:
+        """Display name (``"ResNet-18"``), from :mod:`wbsdesk.core.architectures`."""
+        return arch_label(self.name)
+
+    @property
+    def color(self) -> str:
+        """Plot colour, from :mod:`wbsdesk.core.architectures`."""
+        return arch_color(self.name)
 
     @property
     def weights_file(self) -> str:

@@ -49,6 +49,7 @@ import scipy
 
 from wbsdesk import __version__
 from wbsdesk.core import stats
+from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.demographics import table1
 from wbsdesk.core.folds import fold_table
 from wbsdesk.core.protocol import Protocol
@@ -67,7 +68,7 @@ from wbsdesk.services.analysis_results import (
     PairTest,
     ReaderResult,
 )
-from wbsdesk.services.analysis_roc import ModelRoc, ReaderRoc, RocData, fold_band, model_label
+from wbsdesk.services.analysis_roc import ModelRoc, ReaderRoc, RocData, fold_band
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import get_run
 from wbsdesk.services.workspace import Workspace
@@ -121,7 +122,7 @@ def _check_ties(name: str, score: np.ndarray) -> None:
 def _model_result(name: str, y: np.ndarray, score: np.ndarray, folds: np.ndarray,
                   protocol: Protocol) -> ModelResult:
     st = protocol.statistics
-    label = model_label(name)
+    label = arch_label(name)
     _check_ties(f"Model {label}", score)
     summary = stats.fold_summary(y, score, folds, threshold=st.threshold, ddof=st.sd_ddof)
     return ModelResult(

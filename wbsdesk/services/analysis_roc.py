@@ -24,15 +24,6 @@ from wbsdesk.core.stats import RocCurve, roc_curve
 #: False-positive rates at which fold ROCs are read off for the band.
 FPR_GRID = np.linspace(0.0, 1.0, 101)
 
-_ARCH_LABELS = {"vgg16": "VGG-16", "vgg19": "VGG-19", "resnet18": "ResNet-18",
-                "resnet34": "ResNet-34", "mobilenet_v2": "MobileNet-V2",
-                "ensemble": "Ensemble"}
-
-
-def model_label(name: str) -> str:
-    """Display name of an architecture (``"resnet18"`` -> ``"ResNet-18"``)."""
-    return _ARCH_LABELS.get(name, name)
-
 
 def tpr_at(curve: RocCurve, grid: np.ndarray = FPR_GRID) -> np.ndarray:
     """Sensitivity of an empirical ROC at the given FPRs (upper end of vertical jumps).
