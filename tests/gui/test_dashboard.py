@@ -21,9 +21,9 @@ T4 = "Table 4 · models"
 
 def _add_demo_run(ws) -> str:
     study = load_study(ws, "demo")
-    photos = [p for p in ws.store.photos(study.id) if p.is_primary]
+    folds = ws.store.folds(study.id)  # practice subjects have none
+    photos = [p for p in ws.store.photos(study.id) if p.is_primary and p.subject_id in folds]
     subj = {s.id: s for s in ws.store.subjects(study.id)}
-    folds = ws.store.folds(study.id)
     subjects = {subj[p.subject_id].key: {"photo": p.id, "group": subj[p.subject_id].group,
                                          "fold": folds[p.subject_id]} for p in photos}
     return add_run(ws, "demo", subjects,
@@ -44,7 +44,8 @@ def _expected(ws, controls: str):
 
 
 def _cell(table, row_label: str, header: str) -> str:
-    cols = {table.horizontalHeaderItem(c).text(): c for c in range(table.columnCount())}
+    cols = {table.horizontalHeaderItem(c).text().replace("\n", " "): c
+            for c in range(table.columnCount())}
     for r in range(table.rowCount()):
         if table.item(r, 0).text() == row_label:
             return table.item(r, cols[header]).text()
@@ -91,7 +92,7 @@ def test_the_dashboard_follows_the_sub_analysis_exactly(qtbot, run_ws):
             f"{100 * s.mean['specificity']:.1f} ± {100 * s.sd['specificity']:.1f}")
         r = comp.readers[0]
         t5 = d.table("Table 5 · readers")
-        assert _cell(t5, r.label, "AUC % (rating)") == f"{100 * r.rating_roc.auc:.1f}"
+        assert _cell(t5, r.label, "AUC (rating)") == f"{100 * r.rating_roc.auc:.1f}"
         assert d.table("Table 1").item(0, 1).text() == str(comp.table1.target.n)
         seen[controls] = (_cell(t4, "ResNet-18", "Pooled AUC"), comp.counts["controls"])
     assert len({v[1] for v in seen.values()}) == 3  # three different control sets
@@ -167,7 +168,8 @@ def test_the_screenshot_view_waits_for_the_comparison(qtbot, run_ws, tmp_path):
     VIEWS["dashboard"](w, "demo")
     d = w.dashboard
     assert w.current_view == "Dashboard" and d.comparison is not None
-    assert d.comparison.simulated_included and "simulated" in d.message.text()
+    assert d.comparison.simulated_included and d.sim_box.isChecked()
+    assert d.banner.isVisibleTo(w) and "simulated reader(s) included" in d.banner.text()
     shot = tmp_path / "d.png"
     assert w.grab().save(str(shot), "PNG") and shot.stat().st_size > 10_000
 

@@ -99,8 +99,7 @@ def _view_reader_summary(window: Any, study: str) -> None:
 
 def _view_dashboard(window: Any, study: str) -> None:
     d = window.dashboard
-    d.reload(study)
-    d.sim_box.setChecked(True)  # the demo's readers are simulated
+    d.reload(study)  # as a user sees it: a demo study includes its simulated readers
     window.open_view("Dashboard")
     d.wait_until_ready()
     d.tabs.setCurrentIndex(0)

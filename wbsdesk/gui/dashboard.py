@@ -1,10 +1,15 @@
 """The Dashboard view (admin): CNN models vs. human readers on one study, inside the app.
 
-Pick a study, a training run, whether simulated readers count, and the controls (all,
-or one control group: a sub-analysis). The comparison is computed by
+Pick a study, a training run, whether simulated readers count (ticked by default for a
+synthetic demo study, whose readers are all simulated; off for a real one), and the
+controls (all, or one control group: a sub-analysis). The comparison is computed by
 :func:`wbsdesk.services.analysis.build_comparison` in a :class:`~wbsdesk.gui.runners.ThreadJob`
 (its own database connection) and cached by those inputs; this view only draws and
 formats what the comparison holds:
+
+* a banner when the data are synthetic or simulated readers are included, and every
+  caveat of the comparison (readers left out, undefined values, missing reads) as text
+  under it, not in a tooltip;
 
 * the interactive ROC plot (:mod:`wbsdesk.gui.roc_plot`);
 * the paper's tables (:mod:`wbsdesk.gui.dashboard_tables`), sortable and copyable as TSV;
@@ -16,6 +21,7 @@ formats what the comparison holds:
 
 from __future__ import annotations
 
+import html
 import logging
 import warnings
 from dataclasses import dataclass
@@ -39,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
+from wbsdesk.gui.dashboard_notes import NotesLabel
 from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
 from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.file_dialogs import existing_folder, save_file
@@ -55,6 +62,8 @@ from wbsdesk.services.workspace import Workspace, open_workspace
 log = logging.getLogger(__name__)
 
 NO_RUN = "No training run yet — run `wbsdesk train` or the wizard."
+BANNER_STYLE = ("QLabel { background:#fff1e0; border:1px solid #e0b080; color:#5a2d00; "
+                "border-radius:3px; padding:3px 6px; }")
 #: Name of the disagreement-triage tab.
 TRIAGE_TAB = "Disagreement triage"
 
@@ -129,7 +138,9 @@ class DashboardWidget(QWidget):
         self.study_combo = QComboBox()
         self.run_combo = QComboBox()
         self.sim_box = QCheckBox("Include simulated readers")
-        self.sim_box.setToolTip("Simulated (demo) readers are marked '(sim)'")
+        self.sim_box.setToolTip("Computer-simulated readers (the demo's) are marked "
+                                "'simulated'. On by default for a synthetic demo study only.")
+        self._sim_choice: dict[str, bool] = {}  # the user's tick, per study
         self.controls_combo = QComboBox()
         self.controls_combo.setToolTip("Sub-analysis: which control photos the positives "
                                        "are compared with. Every curve and table follows.")
@@ -146,9 +157,17 @@ class DashboardWidget(QWidget):
         top.addWidget(self.sim_box)
         top.addWidget(self.busy)
 
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.hide()
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notes = NotesLabel()
+        self.export_status = QLabel()
+        self.export_status.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
         self.roc = RocPlotWidget()
         self.tabs = QTabWidget()
         self.triage = TriageWidget(ws.root)
@@ -161,7 +180,7 @@ class DashboardWidget(QWidget):
         self.plot_button = QPushButton("Save plot (PNG/SVG)…")
         buttons = QHBoxLayout()
         buttons.addWidget(self.copy_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.export_status, 1)
         buttons.addWidget(self.plot_button)
         buttons.addWidget(self.report_button)
         lower = QWidget()
@@ -173,18 +192,21 @@ class DashboardWidget(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.roc)
         self.splitter.addWidget(lower)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([430, 290])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([400, 300])
         v = QVBoxLayout(self)
         v.addLayout(top)
+        v.addWidget(self.banner)
         v.addWidget(self.message)
+        v.addWidget(self.notes)
         v.addWidget(self.splitter, 1)
 
         self.study_combo.currentTextChanged.connect(self._on_study_changed)
         self.run_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.controls_combo.currentIndexChanged.connect(lambda _: self.refresh())
-        self.sim_box.toggled.connect(lambda _: self.refresh())
+        self.sim_box.toggled.connect(self._on_sim_toggled)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.copy_button.clicked.connect(self.copy_table)
         self.report_button.clicked.connect(self._on_save_report)
@@ -200,11 +222,17 @@ class DashboardWidget(QWidget):
         self._on_study_changed(current)
 
     def _on_study_changed(self, name: str) -> None:
-        for combo in (self.run_combo, self.controls_combo):
+        same = name == getattr(self, "_study", None)
+        keep = (self.run_combo.currentData(), self.controls_combo.currentData()) if same \
+            else (None, None)
+        self._study = name
+        for combo in (self.run_combo, self.controls_combo, self.sim_box):
             combo.blockSignals(True)
+        for combo in (self.run_combo, self.controls_combo):
             combo.clear()
         if name:
-            groups = load_study(self._ws, name).protocol.groups
+            study = load_study(self._ws, name)
+            groups = study.protocol.groups
             self.controls_combo.addItem("All controls", "all")
             for g in groups.controls:
                 self.controls_combo.addItem(f"{groups.label(g)} only", g)
@@ -212,8 +240,18 @@ class DashboardWidget(QWidget):
             for r in reversed(runs):  # newest first
                 self.run_combo.addItem(f"{r['run']}{' (demo)' if r['demo'] else ''}",
                                        r["run"])
-        for combo in (self.run_combo, self.controls_combo):
+            for combo, data in zip((self.run_combo, self.controls_combo), keep, strict=True):
+                if data is not None and combo.findData(data) >= 0:
+                    combo.setCurrentIndex(combo.findData(data))
+            # a synthetic demo's readers are all simulated: show the comparison it exists for
+            self.sim_box.setChecked(self._sim_choice.get(name, study.synthetic))
+        for combo in (self.run_combo, self.controls_combo, self.sim_box):
             combo.blockSignals(False)
+        self.refresh()
+
+    def _on_sim_toggled(self, on: bool) -> None:
+        if self.study_combo.currentText():
+            self._sim_choice[self.study_combo.currentText()] = on
         self.refresh()
 
     def inputs(self) -> DashboardInputs | None:
@@ -230,9 +268,10 @@ class DashboardWidget(QWidget):
 
     # -- computing -------------------------------------------------------------------------
     def activate(self) -> None:
-        """The view is on show: compute from now on (called when the view is opened)."""
+        """The view is on show: reload the studies and runs (the wizard or a training may
+        have added some) and compute from now on (called when the view is opened)."""
         self._active = True
-        self.refresh()
+        self.reload()
 
     def refresh(self) -> None:
         """Show the comparison for the chosen inputs (cached, or computed off the GUI thread)."""
@@ -303,6 +342,8 @@ class DashboardWidget(QWidget):
     def _show_nothing(self, message: str) -> None:
         self.comparison = self._shown = None
         self.message.setText(f"<b>{message}</b>")
+        self.banner.hide()
+        self.notes.set_notes((), ())
         self.roc.clear()
         self.tabs.clear()
         self.table_note.clear()
@@ -311,25 +352,21 @@ class DashboardWidget(QWidget):
     def _show(self, key: DashboardInputs, comp: Comparison) -> None:
         self.comparison, self._shown = comp, key
         self._set_results_enabled(True)
-        lines = []
+        banner = []
         if comp.synthetic:
-            lines.append("<span style='color:#a0522d'><b>Synthetic demo data</b> — not "
-                         "patients.</span>")
+            banner.append("<b>Synthetic demo data</b> — not patients.")
         if comp.simulated_included:
-            lines.append("<span style='color:#a0522d'>Includes <b>simulated</b> readers "
-                         "(sim).</span>")
+            n_sim = sum(r.simulated for r in comp.readers)
+            banner.append(f"<b>{n_sim} simulated reader(s) included</b> — computer-made "
+                          "reads, not physicians; each is marked 'simulated'.")
+        self.banner.setText(" ".join(banner))
+        self.banner.setVisible(bool(banner))
         counts = comp.counts
-        lines.append(f"Run <b>{comp.run}</b>: {counts['positive']} positive and "
-                     f"{counts['controls']} control photos, {counts['architectures']} "
-                     f"architecture(s), {counts['folds']} folds; {counts['readers']} "
-                     f"reader(s) on {counts['paired_cases']} photos.")
-        notes = list(comp.exclusions) + list(comp.notes)
-        text = " ".join(lines)
-        if notes:
-            text += (f" <span style='color:#555'>{len(notes)} note(s) — hover for "
-                     "details.</span>")
-        self.message.setText(text)
-        self.message.setToolTip("\n".join(notes))
+        self.message.setText(
+            f"Run <b>{comp.run}</b>: {counts['positive']} positive and {counts['controls']} "
+            f"control photos, {counts['architectures']} architecture(s), {counts['folds']} "
+            f"folds; {counts['readers']} reader(s) on {counts['paired_cases']} photos.")
+        self.notes.set_notes(comp.exclusions, comp.notes)
         self.roc.show_comparison(comp)
         current = self.tabs.currentIndex()
         self.tabs.clear()
@@ -380,14 +417,16 @@ class DashboardWidget(QWidget):
         if self.comparison is None:
             raise UserError("nothing to export yet")
         files = write_report(self.comparison, Path(out_dir), renderer=QtReportRenderer())
-        self.message.setText(f"Report written to {files.out_dir}")
+        self.export_status.setText(f"Report written to {files.out_dir}")
         return files
 
     def export_plot(self, path: Path) -> Path:
         """Save the ROC plot as shown (PNG, or SVG for a ``.svg`` path)."""
         if self.comparison is None:
             raise UserError("nothing to export yet")
-        return self.roc.save(Path(path))
+        saved = self.roc.save(Path(path))
+        self.export_status.setText(f"Plot saved to {saved}")
+        return saved
 
     def _on_save_report(self) -> None:
         folder = existing_folder(self, "Folder for the report")
@@ -404,4 +443,4 @@ class DashboardWidget(QWidget):
         try:
             fn(arg)
         except (UserError, OSError) as exc:
-            self.message.setText(f"<b>Cannot save:</b> {exc}")
+            self.export_status.setText(f"<b>Cannot save:</b> {html.escape(str(exc))}")

@@ -15,13 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from wbsdesk.services.analysis import Comparison
 
 NA = "n/a"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: One-line rows every table shows without scrolling (also in the default window).
+MIN_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,8 @@ def _table1(c: Comparison) -> TableSpec:
             [text("Sex, male / female"), text(f"{t.target.male} / {t.target.female}"),
              text(f"{t.controls.male} / {t.controls.female}"), pval(t.sex_p)]]
     return TableSpec("Table 1", "Table 1. Who was analysed",
-                     ("Characteristic", g.label(c.positive), f"Controls ({ctrl})", "p"), rows,
+                     ("Characteristic", two_lines(g.label(c.positive)),
+                      two_lines(f"Controls ({ctrl})"), "p"), rows,
                      f"Age: {t.age_test}. Sex: {t.sex_test}.")
 
 
@@ -110,7 +119,7 @@ def _table3(c: Comparison) -> TableSpec:
     rows = [[text(i + 1), *[text(c.table3[x][i]) for x in groups],
              text(sum(c.table3[x][i] for x in groups))] for i in range(c.k)]
     return TableSpec("Table 3", "Table 3. Photos per cross-validation fold",
-                     ("Fold", *[g.label(x) for x in groups], "Total"), rows,
+                     ("Fold", *[two_lines(g.label(x)) for x in groups], "Total"), rows,
                      "Each fold is the test set once; the models never saw its photos while "
                      "training.")
 
@@ -131,14 +140,20 @@ def _table4(c: Comparison) -> TableSpec:
         "(e.g. precision when a model called no photo of that fold positive).")
 
 
+def _role(r: Any) -> str:
+    """A reader's role, and 'simulated' / 'dry run' when the reads are not a physician's."""
+    return r.role if r.kind == "physician" else f"{r.role} · {r.kind}"
+
+
 def _table5(c: Comparison) -> TableSpec:
-    headers = ("Reader", "Role", "Accuracy %", "Precision %", "Sensitivity %",
-               "Specificity %", "F1 %", "AUC % (yes/no)", "AUC % (rating)", "Missing reads")
+    # the title says "in %"; short headers keep the table as wide as the window
+    headers = ("Reader", "Role", "Accuracy", "Precision", "Sensitivity", "Specificity", "F1",
+               "AUC\n(yes/no)", "AUC\n(rating)", "Missing\nreads")
     if c.table5 is None:
         return TableSpec("Table 5 · readers", "Table 5. Readers", headers, [],
-                         "No reader is included (tick 'include simulated readers' to show "
-                         "the demo's simulated readers).")
-    rows = [[text(r.label), text(r.role), pct(row.accuracy), pct(row.precision),
+                         "No reader is included (tick 'Include simulated readers' to show "
+                         "simulated readers).")
+    rows = [[text(r.label), text(_role(r)), pct(row.accuracy), pct(row.precision),
              pct(row.recall), pct(row.specificity), pct(row.f1), pct(row.auc),
              pct(r.rating_roc.auc), text(len(r.missing))]
             for r, row in zip(c.readers, c.table5.rows, strict=True)]
@@ -152,7 +167,7 @@ def _table5(c: Comparison) -> TableSpec:
                      "whole rating scale. n/a: undefined.")
 
 
-def _two_lines(label: str) -> str:
+def two_lines(label: str) -> str:
     """A long header broken at the space nearest its middle."""
     spaces = [i for i, ch in enumerate(label) if ch == " "]
     if len(label) < 20 or not spaces:
@@ -177,7 +192,7 @@ def _delong(c: Comparison) -> TableSpec:
         rows.append(row)
     lvl = f"{100 * c.protocol.statistics.ci_level:g}%"
     return TableSpec("Model vs. reader", "DeLong tests: model AUC minus reader AUC",
-                     ("Model \\ reader", *[_two_lines(labels[r]) for r in readers]), rows,
+                     ("Model \\ reader", *[two_lines(labels[r]) for r in readers]), rows,
                      f"Each cell: AUC difference (model − reader's rating AUC) [{lvl} CI], "
                      f"p-value, on the {c.paired.size} photos every reader rated. Positive: "
                      "the model did better.")
@@ -238,7 +253,7 @@ def triage_table(rows: Sequence[dict[str, Any]]) -> TableSpec:
                          note=TRIAGE_NOTE)
     first = rows[0]
     models = list(first["models"])
-    readers = [_two_lines(r["label"]) for r in first["readers"]]
+    readers = [two_lines(r["label"]) for r in first["readers"]]
     headers = ("#", "Subject", "Truth", "Disagreement", *(
         f"P {first['model_labels'].get(m, m)}" for m in models), *readers)
     out = []
@@ -254,6 +269,29 @@ def triage_table(rows: Sequence[dict[str, Any]]) -> TableSpec:
     return TableSpec("Triage", "Disagreement triage", headers, out, TRIAGE_NOTE)
 
 
+class CompactHeader(QHeaderView):
+    """A horizontal header that keeps room for the sort arrow in the sorted column only.
+
+    Qt widens *every* section of a sortable table by the header's height (so two-line
+    headers cost 30+ px per column, and Table 5 overflowed the default window); here only
+    the column sorted by gets that room, and the columns are fitted again when the sort
+    column changes, so no header is ever elided.
+    """
+
+    def __init__(self, parent: QTableWidget) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)
+        self.setHighlightSections(False)
+        self.sortIndicatorChanged.connect(lambda *_: self.resizeSections())
+
+    def sectionSizeFromContents(self, logicalIndex: int) -> QSize:  # noqa: N802, N803
+        size = super().sectionSizeFromContents(logicalIndex)
+        if self.isSortIndicatorShown() and logicalIndex != self.sortIndicatorSection():
+            margin = self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
+            size.setWidth(size.width() - size.height() - margin)
+        return size
+
+
 class _SortItem(QTableWidgetItem):
     """A cell that sorts by its key (numbers as numbers)."""
 
@@ -264,13 +302,30 @@ class _SortItem(QTableWidgetItem):
         return str(a if a is not None else "") < str(b if b is not None else "")
 
 
+def min_table_height(t: QTableWidget, rows: int = MIN_ROWS) -> int:
+    """The height at which ``t`` shows its header and ``rows`` one-line rows."""
+    return (t.horizontalHeader().sizeHint().height() + rows * line_height(t)
+            + 2 * t.frameWidth())
+
+
+def line_height(t: QTableWidget) -> int:
+    """Height of a one-line row of ``t`` (what ``resizeRowsToContents`` gives it)."""
+    return max(t.fontMetrics().height() + 4, t.verticalHeader().minimumSectionSize())
+
+
 def make_table(spec: TableSpec) -> QTableWidget:
-    """A read-only, sortable table holding ``spec`` (numbers right-aligned)."""
+    """A read-only, sortable table holding ``spec`` (numbers right-aligned).
+
+    Columns fit their text (headers may hold two lines); the table is never shorter than
+    its header and :data:`MIN_ROWS` rows.
+    """
     t = QTableWidget(len(spec.rows), len(spec.headers))
+    t.setHorizontalHeader(CompactHeader(t))
     t.setHorizontalHeaderLabels(list(spec.headers))
     t.verticalHeader().setVisible(False)
     t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     t.setAlternatingRowColors(True)
+    t.setWordWrap(False)  # line breaks are the spec's own ("\n"); cells are never squeezed
     for r, row in enumerate(spec.rows):
         for col, cell in enumerate(row):
             item = _SortItem(cell.text)
@@ -281,10 +336,12 @@ def make_table(spec: TableSpec) -> QTableWidget:
     # sortable by a header click, but shown in the paper's row order until then
     t.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     t.setSortingEnabled(True)
-    t.resizeRowsToContents()
     header = t.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(False)
+    t.resizeColumnsToContents()
+    t.resizeRowsToContents()
+    t.setMinimumHeight(min_table_height(t))
     return t
 
 

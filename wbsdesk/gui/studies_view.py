@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.gui.dashboard_tables import two_lines
 from wbsdesk.services import studies as study_service
 from wbsdesk.services import training as training_service
 from wbsdesk.services.workspace import Workspace
@@ -70,7 +72,8 @@ def fill_table(t: QTableWidget, rows: list[list[object]]) -> None:
 
 def fit_height(t: QTableWidget) -> None:
     """Make a table exactly as tall as its rows."""
-    h = t.horizontalHeader().height() + 2 * t.frameWidth()
+    header = t.horizontalHeader()
+    h = max(header.height(), header.sizeHint().height()) + 2 * t.frameWidth()
     h += sum(t.rowHeight(r) for r in range(t.rowCount()))
     t.setFixedHeight(h)
 
@@ -142,7 +145,7 @@ class StudiesWidget(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([440, 760])
+        split.setSizes([380, 820])
         QVBoxLayout(self).addWidget(split)
         self.studies_table.itemSelectionChanged.connect(self._on_selection_changed)
         self.refresh(select=study)
@@ -151,6 +154,7 @@ class StudiesWidget(QWidget):
         """Reload the list of studies and select ``select`` (or the first)."""
         rows = study_service.list_studies(self._ws)
         self._names = [r["name"] for r in rows]
+        self.studies_table.blockSignals(True)  # the details are shown once, below
         fill_table(self.studies_table, [[r["name"], r["protocol"], r["subjects"], r["photos"],
                                     "SYNTHETIC" if r["synthetic"] else "real"] for r in rows])
         self.empty.setText("" if rows else
@@ -160,21 +164,30 @@ class StudiesWidget(QWidget):
         if rows:
             idx = self._names.index(select) if select in self._names else 0
             self.studies_table.selectRow(idx)
-        else:
-            self._show(None)
+        self.studies_table.blockSignals(False)
+        # always: the selected row may be the same index but another study (or changed)
+        self._on_selection_changed()
 
     def _on_selection_changed(self) -> None:
         sel = self.studies_table.selectionModel().selectedRows()
         self._show(self._names[sel[0].row()] if sel else None)
 
     def open_wizard(self) -> None:
-        """Run the new-study wizard (modal), then reload the studies."""
+        """Run the new-study wizard (modal); the list follows what it does, while it is open
+        and after (the wizard's study is selected)."""
         if not wizard_available():
             return
+        wiz = self.make_wizard()
+        wiz.exec()
+        self.refresh(select=wiz.study or self.study)
+
+    def make_wizard(self) -> Any:
+        """The new-study wizard over this view, wired so that this view follows it."""
         from wbsdesk.gui.wizard import StudyWizard
 
-        StudyWizard(self._ws, parent=self).exec()
-        self.refresh(select=self.study)
+        wiz = StudyWizard(self._ws, parent=self)
+        wiz.study_changed.connect(lambda name: self.refresh(select=name or self.study))
+        return wiz
 
     def _on_resume_clicked(self) -> None:
         if self.study and self._resumable:
@@ -231,13 +244,15 @@ class StudiesWidget(QWidget):
             self.folds_label.setText("")
             return
         self.folds_label.setText("<b>Subjects per fold and group</b> (Table 3)")
-        labels = [info["groups"][g]["label"] for g in report.groups]
+        # long group names take two lines, so that every column (and "Total") fits
+        labels = [two_lines(info["groups"][g]["label"]) for g in report.groups]
         self.folds_table.setColumnCount(len(labels) + 2)
         self.folds_table.setHorizontalHeaderLabels(["Subset", *labels, "Total"])
+        self.folds_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         header = self.folds_table.horizontalHeader()
         for c in range(self.folds_table.columnCount()):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         rows = []
         for i in range(report.k):
             counts = [report.table[g][i] for g in report.groups]

@@ -11,8 +11,11 @@ Six pages, each with a line saying what to do:
    training widgets, wrapped;
 6. **Results**: Table 4 and the ROC plot of the new run, and the way to the Dashboard.
 
-Errors show inside the page (a user error's message and hint), never as a crash. The
-wizard keeps every job its pages start until it has finished; closing it while training
+Errors show inside the page (a user error's message and hint), never as a crash. Whenever
+the workspace changes (a study is created, an import, alignment or training job ends, a
+run starts) the wizard emits ``study_changed``, so the window behind it (the Studies view)
+shows the new state while the wizard is still open. The wizard keeps every job its pages
+start until it has finished; closing it while training
 runs asks first, then cancels and waits for the jobs.
 """
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
 from wbsdesk.gui import dialogs
@@ -65,7 +68,15 @@ class StudyWizard(QWizard):
         The training run the wizard finished.
     training_choices : dict
         What page 4 chose (``archs``, ``epochs``, ``device``, ``weights``).
+
+    Signals
+    -------
+    study_changed(str)
+        The workspace changed under the study named (created, photos imported, faces
+        found, a training run started or ended): views behind the wizard reload.
     """
+
+    study_changed = Signal(str)
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None, *,
                  study: str | None = None) -> None:
@@ -97,11 +108,16 @@ class StudyWizard(QWizard):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(1120, 800)
 
+    def notify_changed(self) -> None:
+        """Tell the views behind the wizard that the workspace changed (``study_changed``)."""
+        self.study_changed.emit(self.study or "")
+
     # -- jobs ------------------------------------------------------------------------------
     def keep_job(self, job: Any) -> None:
-        """Hold ``job`` until it has finished (a page started it)."""
+        """Hold ``job`` until it has finished (a page started it); then views reload."""
         self.jobs.append(job)
         job.finished.connect(lambda: self.jobs.remove(job) if job in self.jobs else None)
+        job.finished.connect(self.notify_changed)
 
     def busy(self) -> bool:
         """Whether a job or the training runs."""

@@ -237,6 +237,8 @@ class StudyPage(WizardPageBase):
             return False
         log.info("wizard created study %s (%s)", name, path)
         self.wizard().study = name
+        if hasattr(self.wizard(), "notify_changed"):
+            self.wizard().notify_changed()
         # next time this page shows, the new study is an existing one
         fill_study_combo(self.study_combo, self.ws, name)
         self.existing_radio.setEnabled(True)

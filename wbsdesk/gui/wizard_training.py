@@ -96,12 +96,20 @@ class TrainingPage(WizardPageBase):
             self.panel.finished.connect(self._on_finished)
             self.panel.failed.connect(self._on_failed)
             self.panel.cancelled.connect(self._on_cancelled)
+            for signal in (self.panel.run_started, self.panel.finished, self.panel.failed,
+                           self.panel.cancelled):
+                signal.connect(self._notify_changed)
             self._layout.insertWidget(0, self.panel, 1)
         return self.panel
 
     def running(self) -> bool:
         """Whether training is running."""
         return self.panel is not None and bool(self.panel.running())
+
+    def _notify_changed(self, *_: Any) -> None:
+        wiz = self.wizard()
+        if wiz is not None and hasattr(wiz, "notify_changed"):
+            wiz.notify_changed()
 
     def start(self, resume: str | None = None) -> None:
         """Start (or resume) the run with the set-up page's choices."""

@@ -43,9 +43,7 @@ embedded as base64), ``report.pdf`` (the renderer, from the same HTML).
 from __future__ import annotations
 
 import base64
-import csv
 import html
-import io
 import json
 import logging
 import math
@@ -57,6 +55,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from wbsdesk.config import ensure_private_dir
+from wbsdesk.core.csv_export import csv_text
 from wbsdesk.errors import UserError
 from wbsdesk.services.analysis_results import Comparison
 from wbsdesk.services.analysis_roc import RocData
@@ -113,6 +112,18 @@ class ReportFiles:
 # engine (which prints the PDF) show the same thing.
 
 NA = "n/a"
+
+
+def shown_note(note: str) -> str:
+    """A comparison's note as people read it: an undefined value is ``n/a``, as in the
+    tables (the CSV files keep ``NaN``).
+
+    Examples
+    --------
+    >>> shown_note("Precision of fold 1 is undefined (zero denominator) and is reported as NaN.")
+    'Precision of fold 1 is undefined (zero denominator) and is shown as n/a.'
+    """
+    return note.replace("reported as NaN", "shown as n/a").replace("NaN", NA)
 
 
 def _isnan(x: Any) -> bool:
@@ -346,7 +357,7 @@ def _provenance(c: Comparison, files: Sequence[str], versions: dict[str, str]) -
               *[[f"Missing reads: {k}", v] for k, v in cnt["missing_reads"].items()]]
     out = _table("Data counts", ["Item", "Count"], counts)
     excl = "".join(f"<li>{_esc(e)}</li>" for e in c.exclusions) or "<li>None.</li>"
-    notes = "".join(f"<li>{_esc(n)}</li>" for n in c.notes) or "<li>None.</li>"
+    notes = "".join(f"<li>{_esc(shown_note(n))}</li>" for n in c.notes) or "<li>None.</li>"
     out += f"<h3>Exclusions</h3>\n<ul>{excl}</ul>\n<h3>Warnings</h3>\n<ul>{notes}</ul>\n"
     missing = "".join(f"<li>{_esc(r.label)}: {_esc(', '.join(r.missing))}</li>"
                       for r in c.readers if r.missing)
@@ -430,6 +441,9 @@ def _cell(v: Any) -> Any:
 def table_csv(rows: list[dict[str, Any]]) -> str:
     """CSV text of table rows (header from the first row; NaN as ``NaN``, None empty).
 
+    Text that a spreadsheet would run as a formula gets a leading ``'``
+    (:func:`wbsdesk.core.csv_export.csv_text`); numbers are written as they are.
+
     Examples
     --------
     >>> print(table_csv([{"a": 1, "b": float("nan")}, {"a": 2, "b": 0.5}]), end="")
@@ -437,12 +451,7 @@ def table_csv(rows: list[dict[str, Any]]) -> str:
     1,NaN
     2,0.5
     """
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: _cell(v) for k, v in r.items()})
-    return buf.getvalue()
+    return csv_text(rows, list(rows[0]), convert=_cell)
 
 
 def imrmc_text(comp: Comparison) -> str:
