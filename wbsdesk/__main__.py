@@ -18,6 +18,12 @@ def _launch_gui(*, workspace: Path, study: str | None, screenshot: Path | None,
     return run_gui(workspace=workspace, study=study, screenshot=screenshot, view=view)
 
 
+def _gui_views() -> list[str]:
+    from wbsdesk.gui.app import VIEWS  # no Qt is imported with it
+
+    return list(VIEWS)
+
+
 def _drive_dry_run(**kwargs: object) -> dict:
     from wbsdesk.gui.dry_run import drive_dry_run
 
@@ -37,7 +43,7 @@ def register_gui_parts() -> None:
     from wbsdesk.cli.reading_commands import register_session_driver
     from wbsdesk.cli.report_commands import register_report_renderer
 
-    register_gui(_launch_gui)
+    register_gui(_launch_gui, views=_gui_views)
     register_self_test(_self_test)
     register_session_driver(_drive_dry_run)
     register_report_renderer(_report_renderer)

@@ -55,6 +55,19 @@ def test_every_table_command_takes_json():
         assert "--json" in res.output, path
 
 
+def test_gui_help_lists_every_screenshot_view_and_refuses_an_unknown_one(tmp_path):
+    from wbsdesk.gui.app import VIEWS  # conftest registered the GUI parts, as main() does
+
+    res = CliRunner().invoke(cli, ["gui", "--help"])
+    assert res.exit_code == 0
+    listed = res.output.split("Views for --view:")[1].replace(",", " ").split()
+    assert listed == list(VIEWS)  # derived from the GUI's own list, in its order
+    res = CliRunner().invoke(cli, ["--workspace", str(tmp_path / "ws"), "gui",
+                                   "--screenshot", str(tmp_path / "x.png"), "--view", "nope"])
+    assert res.exit_code == 2 and "'nope' is not a view" in res.output
+    assert "dashboard" in res.output and not (tmp_path / "x.png").exists()
+
+
 def test_version():
     res = CliRunner().invoke(cli, ["--version"])
     assert res.exit_code == 0 and __version__ in res.output

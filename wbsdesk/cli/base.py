@@ -19,12 +19,42 @@ from wbsdesk.log import setup_logging
 log = logging.getLogger(__name__)
 GuiLauncher = Callable[..., int]
 _gui_launcher: list[GuiLauncher] = []
+_gui_views: list[Callable[[], Sequence[str]]] = []
 _self_test: list[Callable[[], int]] = []
 
 
-def register_gui(launcher: GuiLauncher) -> None:
-    """Let ``wbsdesk gui`` start the GUI (the CLI never imports the GUI package itself)."""
+def register_gui(launcher: GuiLauncher, *,
+                 views: Callable[[], Sequence[str]] | None = None) -> None:
+    """Let ``wbsdesk gui`` start the GUI (the CLI never imports the GUI package itself).
+
+    ``views`` returns the names ``--view`` accepts (the GUI's own list; ``gui --help``
+    shows them and an unknown name is refused before Qt starts).
+    """
     _gui_launcher[:] = [launcher]
+    _gui_views[:] = [views] if views is not None else []
+
+
+def _view_names() -> list[str]:
+    return list(_gui_views[0]()) if _gui_views else []
+
+
+class _GuiCommand(click.Command):
+    """``wbsdesk gui``, whose help ends with the GUI's views (read when it is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = _view_names()
+        if names:
+            formatter.write_paragraph()
+            formatter.write_text("Views for --view:")
+            line = ""
+            with formatter.indentation():
+                for name in names:  # whole names per line (click would split at hyphens)
+                    if line and len(line) + len(name) + 2 > formatter.width - 8:
+                        formatter.write(" " * formatter.current_indent + line + ",\n")
+                        line = ""
+                    line = f"{line}, {name}" if line else name
+                formatter.write(" " * formatter.current_indent + line + "\n")
+        super().format_epilog(ctx, formatter)
 
 
 def register_self_test(run: Callable[[], int]) -> None:
@@ -98,16 +128,21 @@ def cli(ctx: click.Context, workspace: Path | None, verbose: bool) -> None:
         ctx.invoke(gui_command)
 
 
-@cli.command("gui")
+@cli.command("gui", cls=_GuiCommand)
 @click.option("--study", default=None, help="Study to open (default: the first one).")
 @click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Render VIEW offscreen, save it as a PNG and exit.")
-@click.option("--view", default="main", show_default=True, help="View for --screenshot.")
+@click.option("--view", default="main", show_default=True,
+              help="View for --screenshot (the views are listed below).")
 @click.pass_obj
 def gui_command(obj: Ctx, study: str | None, screenshot: Path | None, view: str) -> None:
-    """Open the app window."""
+    """Open the app window (or, with --screenshot, save one view as a PNG and exit)."""
     if not _gui_launcher:
         raise click.ClickException("the GUI is not available in this build")
+    names = _view_names()
+    if names and view not in names:
+        raise click.BadParameter(f"{view!r} is not a view; choose one of {', '.join(names)}",
+                                 param_hint="'--view'")
     code = _gui_launcher[0](workspace=obj.workspace_path, study=study, screenshot=screenshot,
                             view=view)
     sys.exit(code)
