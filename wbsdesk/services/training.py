@@ -21,6 +21,11 @@ from wbsdesk.config import ensure_private_dir
 from wbsdesk.core.jobs import CancelToken, ProgressFn, no_progress
 from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.services.faces import require_faces_ok
+from wbsdesk.services.fold_import import (
+    import_finished_folds,
+    import_what_finished,
+    stored_hashes,
+)
 from wbsdesk.services.photos import sha256_file
 from wbsdesk.services.run_lock import RunLock, run_in_use
 from wbsdesk.services.studies import Study, load_study
@@ -233,14 +238,14 @@ def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, s
         summary = run_cv(spec, progress=progress, cancel=cancel)
         n = import_finished_folds(ws, run_id, spec.run_dir, data)
     except Cancelled:
-        _import_what_finished(ws, run_id, spec.run_dir, data)
+        import_what_finished(ws, run_id, spec.run_dir, data)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "cancelled")
         log.info("run %s cancelled; resume with 'wbsdesk train %s --resume %s'", run_name,
                  study.name, run_name)
         raise
     except BaseException:
-        _import_what_finished(ws, run_id, spec.run_dir, data)
+        import_what_finished(ws, run_id, spec.run_dir, data)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "failed")
         raise
@@ -248,15 +253,6 @@ def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, s
         ws.store.set_run_status(run_id, "finished", device=summary.plan.device)
         ws.store.audit(study.id, "train_finish", {"run": run_name, "folds": n})
     return summary, n
-
-
-def _import_what_finished(ws: Workspace, run_id: int, run_dir: Path, data: TrainingData) -> None:
-    """Import the finished folds of a run that stopped; the reason it stopped is what the
-    user sees, so a fold that cannot be imported (a replaced checkpoint) is only logged."""
-    try:
-        import_finished_folds(ws, run_id, run_dir, data)
-    except UserError as exc:
-        log.warning("run folder %s: not every finished fold was imported: %s", run_dir, exc)
 
 
 def new_run_name(ws: Workspace, name: str) -> str:
@@ -280,65 +276,10 @@ def train_job(root: Path, name: str, *, progress: ProgressFn = no_progress,
     return dict(rep.__dict__)
 
 
-def import_finished_folds(ws: Workspace, run_id: int, run_dir: Path,
-                          data: TrainingData) -> int:
-    """Import every finished fold of a run folder into the store (one transaction each).
-
-    Idempotent: importing a fold again replaces its rows with the same values. A fold's
-    checkpoint is imported only when its SHA-256 matches ``done.json`` (and what the store
-    holds for the fold already).
-
-    Returns
-    -------
-    int
-        The number of finished folds found.
-
-    Raises
-    ------
-    UserError
-        A fold checkpoint that does not match its recorded SHA-256 (replaced or damaged),
-        or predictions for photos outside the fold.
-    """
-    from wbsdesk.ml.checkpoints import checkpoint_records, verify_file
-    from wbsdesk.ml.cvspec import read_oof
-
-    fold_of = dict(zip(data.photo_ids, data.folds, strict=True))
-    run = Path(run_dir).name
-    stored = _stored_hashes(ws, run_id)
-    n = 0
-    for done in sorted(Path(run_dir).glob("*/fold*/done.json")):
-        d = done.parent
-        arch, fold = d.parent.name, int(d.name.removeprefix("fold"))
-        info = json.loads(done.read_text())
-        losses = json.loads((d / "losses.json").read_text())["epoch_losses"]
-        oof = read_oof(d / "oof.csv")
-        preds = [(int(pid), p) for pid, p in oof.items()]
-        wrong = [pid for pid, _ in preds if fold_of.get(pid) != fold]
-        if wrong:
-            raise UserError(f"{d}: predictions for photos outside fold {fold}: {wrong[:5]}")
-        ckpt = d / "checkpoint.pt"
-        records = checkpoint_records(ckpt, done=info, stored=stored.get((arch, fold)))
-        sha = verify_file(ckpt, records, label=f"run {run!r}, {arch} fold {fold}")
-        with ws.store.atomic():
-            ws.store.upsert_fold_result(
-                run_id, arch=arch, fold=fold, epochs=len(losses), losses=losses,
-                checkpoint=ckpt.relative_to(ws.root).as_posix(),
-                checkpoint_sha256=sha, n_train=int(info.get("n_train", 0)),
-                n_test=len(preds), train_seconds=float(info.get("train_seconds", 0.0)),
-                images_per_second=float(info.get("images_per_second", 0.0)), predictions=preds)
-        n += 1
-    return n
-
-
-def _stored_hashes(ws: Workspace, run_id: int) -> dict[tuple[str, int], str]:
-    return {(f["arch"], int(f["fold"])): f["checkpoint_sha256"]
-            for f in ws.store.fold_results(run_id)}
-
-
 def stored_checkpoint_hashes(ws: Workspace, row: RunRow) -> dict[tuple[str, int], str]:
     """``(arch, fold)`` -> the SHA-256 the store recorded for each imported fold checkpoint
     of a run (what a fold model must match before it is loaded)."""
-    return _stored_hashes(ws, row.id)
+    return stored_hashes(ws, row.id)
 
 
 #: Run statuses :func:`train` can resume (``running`` too: its process may have died).
