@@ -131,12 +131,20 @@ def session_dry_run(obj: Ctx, name: str, answers_file: Path, seconds: float | No
 @click.argument("name")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
+@click.option("--with-file-names", is_flag=True,
+              help="Put the photos' original file names in the photo column (they often "
+                   "hold a child's name); by default it holds pseudonymous IDs (P0042).")
 @json_option
 @click.pass_obj
-def session_export(obj: Ctx, name: str, out: Path | None, as_json: bool) -> None:
-    """Export every read of study NAME as CSV (or JSON), one row per photo and reader."""
+def session_export(obj: Ctx, name: str, out: Path | None, with_file_names: bool,
+                   as_json: bool) -> None:
+    """Export every read of study NAME as CSV (or JSON), one row per photo and reader.
+
+    Text that a spreadsheet would run as a formula (starting with = + - @) gets a leading
+    apostrophe in the CSV.
+    """
     with obj.open() as ws:
-        rows = reading_service.export_reads(ws, name)
+        rows = reading_service.export_reads(ws, name, with_file_names=with_file_names)
     if as_json:
         import json
 

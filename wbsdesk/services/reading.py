@@ -8,9 +8,7 @@ so a session killed at any moment resumes without losing or duplicating a commit
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import logging
 import re
@@ -24,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from wbsdesk.core.csv_export import csv_text
 from wbsdesk.core.protocol import Protocol, Reading, protocol_from_dict
 from wbsdesk.core.session import ReadRecord, Stimulus, plan_session
 from wbsdesk.errors import UserError
@@ -370,26 +369,37 @@ EXPORT_COLUMNS = ("reader", "role", "years", "kind", "session_id", "position", "
                   "recorded_at")
 
 
-def export_reads(ws: Workspace, study_name: str) -> list[dict[str, Any]]:
+def photo_pseudonym(photo_id: int) -> str:
+    """The photo's ID in exports instead of its file name, e.g. ``P0042`` (stable: the
+    photo's row number in this workspace)."""
+    return f"P{int(photo_id):04d}"
+
+
+def export_reads(ws: Workspace, study_name: str, *,
+                 with_file_names: bool = False) -> list[dict[str, Any]]:
     """Every read of a study with its reader, subject and group (``kind`` flags simulated
-    and dry-run readers; ``rating`` is empty for "no answer")."""
+    and dry-run readers; ``rating`` is empty for "no answer").
+
+    The ``photo`` column holds a pseudonymous photo ID (:func:`photo_pseudonym`), since
+    original file names often hold a child's name; ``with_file_names`` exports the
+    original file names instead.
+    """
     study = load_study(ws, study_name)
     out = []
     for r in ws.store.study_reads(study.id):
         kind = "simulated" if r["simulated"] else "dry run" if r["dry_run"] else "physician"
         row = {**r, "kind": kind, "practice": int(r["practice"]),
                "after_interruption": int(r["after_interruption"])}
+        if not with_file_names:
+            row["photo"] = photo_pseudonym(r["photo_id"])
         out.append({c: row[c] for c in EXPORT_COLUMNS})
     return out
 
 
 def reads_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """The exported reads as CSV text (header line first)."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    """The exported reads as CSV text (header line first; formula-like text neutralised by
+    :func:`wbsdesk.core.csv_export.csv_text`)."""
+    return csv_text(rows, EXPORT_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------
