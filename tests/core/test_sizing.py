@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from wbsdesk.core import sizing
+from wbsdesk.core import sizing, sizing_plan
 from wbsdesk.core.mrmc_single import model_vs_readers
 from wbsdesk.core.sizing import (
     VarianceComponents,
@@ -291,3 +291,4 @@ def test_plan_json_is_plain_and_splits_cases_by_the_pilot_mix(van_dyke):
 
 def test_sizing_doctests():
     assert doctest.testmod(sizing).failed == 0
+    assert doctest.testmod(sizing_plan).failed == 0

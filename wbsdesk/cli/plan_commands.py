@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,9 @@ _TYPED = ("var_tr", "cov1", "cov2", "cov3", "var_error", "pilot_cases")
 
 def parse_readers(values: tuple[str, ...]) -> list[int] | None:
     """``("4-6", "10,12")`` -> ``[4, 5, 6, 10, 12]``; None when nothing was given."""
-    out: list[int] = []
-    for value in values:
-        for part in value.replace(" ", "").split(","):
-            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-            if not m:
-                raise UserError(f"--readers {value!r}: {part!r} is not a whole number or a "
-                                "range like 4-12")
-            lo, hi = int(m[1]), int(m[2] or m[1])
-            if hi < lo:
-                raise UserError(f"--readers {value!r}: the range {part} runs backwards")
-            if hi - lo > 500:
-                raise UserError(f"--readers {value!r}: the range {part} is too long "
-                                "(at most 500 reader counts)")
-            out.extend(range(lo, hi + 1))
-    return out or None
+    from wbsdesk.core.sizing_plan import parse_counts
+
+    return parse_counts(values, what="--readers")
 
 
 def _pilot(obj: Ctx, name: str | None, design: str | None, typical: str | None,

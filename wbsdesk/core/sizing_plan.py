@@ -10,7 +10,8 @@ at the pilot's proportion, which the components assume (AUC variances depend on 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from wbsdesk.core.sizing import (
 from wbsdesk.core.sizing_pilot import DESIGNS, Pilot
 from wbsdesk.errors import UserError
 
-__all__ = ["DEFAULT_READERS", "PlanRow", "StudyPlan", "make_plan"]
+__all__ = ["DEFAULT_READERS", "PlanRow", "StudyPlan", "make_plan", "parse_counts"]
 
 #: Reader counts planned for when none are given (the pilot's own count is added).
 DEFAULT_READERS: tuple[int, ...] = (4, 5, 6, 8, 10, 12, 15, 20)
@@ -91,6 +92,37 @@ class StudyPlan:
                             "cases": [int(k) for k in self.grid_cases],
                             "power": self.grid_power.tolist()},
         })
+
+
+def parse_counts(values: Iterable[str], *, what: str = "--readers") -> list[int] | None:
+    """Whole numbers from text such as ``"4-6"``, ``"10, 12"``; None when there are none.
+
+    >>> parse_counts(["4-6", "10, 12"])
+    [4, 5, 6, 10, 12]
+
+    Raises
+    ------
+    UserError
+        A part that is not a whole number or a range, a backward range, or one longer than
+        500 (``what`` names the input in the message).
+    """
+    out: list[int] = []
+    for value in values:
+        for part in value.replace(" ", "").split(","):
+            if not part:
+                continue
+            m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+            if not m:
+                raise UserError(f"{what} {value!r}: {part!r} is not a whole number or a "
+                                "range like 4-12")
+            lo, hi = int(m[1]), int(m[2] or m[1])
+            if hi < lo:
+                raise UserError(f"{what} {value!r}: the range {part} runs backwards")
+            if hi - lo > 500:
+                raise UserError(f"{what} {value!r}: the range {part} is too long "
+                                "(at most 500 numbers)")
+            out.extend(range(lo, hi + 1))
+    return out or None
 
 
 def _plain(v: Any) -> Any:
