@@ -86,3 +86,23 @@ def test_bad_reader_text_is_refused(qtbot, ws, readers):
     d.readers.setText(readers)
     compute(qtbot, d)
     assert d.message.text().startswith("Cannot plan: Readers")
+
+
+def test_dashboard_button_opens_the_dialog_on_its_study(qtbot, demo_ws):
+    from wbsdesk.gui.dashboard import DashboardWidget
+
+    dash = DashboardWidget(demo_ws)  # the demo study, no run yet
+    qtbot.addWidget(dash)
+    dash.plan_button.click()
+    assert dash.plan_dialog.isVisible()
+    assert dash.plan_dialog.source.findData("study") == -1  # no finished run: no pilot
+    dash.plan_dialog.close()
+    add_demo_run(demo_ws)
+    dash.reload("demo")
+    dash.plan_button.click()
+    d = dash.plan_dialog
+    assert d.source.currentData() == "study" and d.windowTitle() == "Plan a study — demo"
+    compute(qtbot, d)
+    assert d.table.rowCount() == 8 and "4 readers" in d.summary.text()
+    dash.shutdown()
+    assert not d.isVisible()

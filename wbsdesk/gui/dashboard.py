@@ -156,6 +156,9 @@ class DashboardWidget(QWidget):
             top.addWidget(w, 1)
         top.addWidget(self.sim_box)
         top.addWidget(self.busy)
+        self.plan_button = QPushButton("Plan a study…")
+        self.plan_button.setToolTip("How many readers and cases a study needs (OR/Hillis)")
+        top.addWidget(self.plan_button)
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
@@ -211,6 +214,7 @@ class DashboardWidget(QWidget):
         self.copy_button.clicked.connect(self.copy_table)
         self.report_button.clicked.connect(self._on_save_report)
         self.plot_button.clicked.connect(self._on_save_plot)
+        self.plan_button.clicked.connect(self._on_plan)
         self._set_results_enabled(False)
         self.reload(study)
 
@@ -326,8 +330,21 @@ class DashboardWidget(QWidget):
             QTimer.singleShot(ms, loop.quit)
             loop.exec()
 
+    def _on_plan(self) -> None:
+        """Open 'Plan a study' on this study's reads (with a finished run) or other inputs."""
+        from wbsdesk.gui.plan_dialog import PlanDialog
+
+        run = self.run_combo.currentData()
+        self.plan_dialog = PlanDialog(
+            self._ws, (self.study_combo.currentText() or None) if run else None, run=run,
+            include_simulated=self.sim_box.isChecked(),
+            controls=self.controls_combo.currentData() or "all", parent=self)
+        self.plan_dialog.show()
+
     def shutdown(self) -> None:
         """Cancel a running job and wait for its thread (window closing)."""
+        if getattr(self, "plan_dialog", None) is not None:
+            self.plan_dialog.close()  # waits for a plan being computed
         if self.job is not None:
             self.job.cancel()
             self.job.wait()
