@@ -123,3 +123,17 @@ def test_crops_are_read_through_the_allow_list_too(tmp_path):
     (tmp_path / "crop.png").write_bytes(encoded("GIF"))
     with pytest.raises(UserError, match=r"crop\.png: cannot read the crop \(not an image"):
         load_crop(tmp_path / "crop.png", size=32)
+
+
+def test_a_file_in_another_format_is_refused_before_it_is_read_whole(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from wbsdesk.services.photos import PhotoProblem, probe_photo
+
+    video = tmp_path / "holiday.jpg"
+    video.write_bytes(b"\x00\x00\x00\x20ftypisom" + bytes(100_000))
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read whole"))
+    with pytest.raises(ImageRefusedError, match="MP4/QuickTime"):
+        open_image(video)
+    with pytest.raises(PhotoProblem, match="MP4/QuickTime"):
+        probe_photo(video, max_pixels=10**8, min_side_px=64)

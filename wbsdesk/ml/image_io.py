@@ -105,7 +105,7 @@ def read_source(source: Source, name: str | None = None) -> tuple[bytes, str]:
     return bytes(data), name
 
 
-def sniff_file(path: str | os.PathLike) -> str:
+def sniff_file(path: str | os.PathLike, name: str | None = None) -> str:
     """The allowed format of a file, from its first bytes (for readers other than Pillow).
 
     Returns
@@ -118,10 +118,12 @@ def sniff_file(path: str | os.PathLike) -> str:
     ImageRefusedError
         Naming the file and what its bytes say it is, when the format is not allowed.
     """
-    name = os.fspath(path)
+    name = name or os.fspath(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
+    except FileNotFoundError:
+        raise ImageRefusedError(name, "the file does not exist") from None
     except OSError as exc:
         raise ImageRefusedError(name, f"the file cannot be read ({exc.strerror or exc})") from None
     return _allowed_format(head, name)
@@ -161,6 +163,8 @@ def open_image(source: Source, *, name: str | None = None,
         A :class:`~wbsdesk.errors.UserError` naming the file and the reason: not an allowed
         format (with what the bytes say it is), empty, too many pixels, truncated or corrupt.
     """
+    if isinstance(source, str | os.PathLike):
+        sniff_file(source, name)  # refuse a 4 GB video named .jpg before reading it all
     data, name = read_source(source, name)
     fmt = _allowed_format(data[:HEAD_BYTES], name)
     if fmt == "JPEG":

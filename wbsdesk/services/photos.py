@@ -96,10 +96,13 @@ def probe_photo(path: Path, *, max_pixels: int, min_side_px: int) -> PhotoInfo:
     PhotoProblem
         With a reason a user can act on.
     """
-    from wbsdesk.ml.image_io import ImageRefusedError, exif_orientation, open_image
+    from wbsdesk.ml.image_io import ImageRefusedError, exif_orientation, open_image, sniff_file
 
     try:
+        sniff_file(path)  # a file in another format is refused before it is read whole
         data = path.read_bytes()
+    except ImageRefusedError as exc:
+        raise PhotoProblem(exc.reason) from None
     except OSError as exc:
         raise PhotoProblem(f"the file cannot be read ({exc.strerror or exc})") from None
     try:
