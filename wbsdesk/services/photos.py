@@ -25,11 +25,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
 from wbsdesk.core.image_formats import ALLOWED
 from wbsdesk.core.photo_metadata import orientation_exif, strip_jpeg, strip_png
 from wbsdesk.errors import UserError
+
+if TYPE_CHECKING:
+    from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +218,7 @@ def stored_relpath(info: PhotoInfo) -> str:
     return f"photos/{info.sha256[:2]}/{info.sha256}{info.extension}"
 
 
-def find_orphan_files(ws) -> list[Path]:
+def find_orphan_files(ws: Workspace) -> list[Path]:
     """Files in the workspace's photo and crop stores that no database row references.
 
     Parameters
@@ -274,12 +278,19 @@ def list_orphan_files(root: str | os.PathLike) -> list[Path]:
         store.close()
 
 
-def remove_orphan_files(ws, paths: Iterable[Path]) -> int:
+def remove_orphan_files(ws: Workspace, paths: Iterable[Path]) -> int:
     """Remove orphans found by :func:`find_orphan_files`, checked again under the write lock.
 
     The database's write lock is held while files are removed, so an import that is
     recording its photos right now finishes first (its files are then referenced and
     stay). Folders left empty under ``photos/`` and ``crops/`` are removed too.
+
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace, opened for writing.
+    paths : iterable of Path
+        What to remove; only those still orphaned now are removed.
 
     Returns
     -------
