@@ -117,6 +117,30 @@ class Reading:
     unsure_counts_as: Literal["negative", "positive"] = "negative"
     order: Literal["per_reader_random", "fixed"] = "per_reader_random"
     practice_photos: int = field(default=0, metadata=_rng(0, 100))
+    #: ``blind``: each photo is read once, without the model. ``sequential_aided``: each
+    #: photo is read blind, that answer is committed and locked, then the same crop is read
+    #: again with the model's aid. ``crossover_aided``: two sessions per reader, one
+    #: unaided and one aided, in counterbalanced order, ``washout_days`` apart.
+    design: Literal["blind", "sequential_aided", "crossover_aided"] = "blind"
+    #: What the aided view shows: the model's probability, its Grad-CAM heatmap, or both.
+    aid: tuple[Literal["probability", "heatmap"], ...] = ("probability", "heatmap")
+    #: Whose out-of-fold score is the aid: the ``ensemble`` (mean of the run's
+    #: architectures) or one architecture of ``training.architectures``.
+    aid_model: str = "ensemble"
+    #: Display seconds of the aided view (not set: ``seconds_per_photo``).
+    aided_seconds: float | None = field(default=None, metadata=_rng(0.05, 600))
+    #: Least days between a reader's two crossover sessions.
+    washout_days: float = field(default=28.0, metadata=_rng(0, 3650))
+
+    @property
+    def aided(self) -> bool:
+        """Whether the design has aided reads."""
+        return self.design != "blind"
+
+    @property
+    def aided_display_seconds(self) -> float:
+        """Display seconds of the aided view (``aided_seconds``, else ``seconds_per_photo``)."""
+        return self.seconds_per_photo if self.aided_seconds is None else self.aided_seconds
 
     def binary_read(self, rating: int) -> bool:
         """Whether a 1-based rating counts as a positive read (the middle level is "unsure")."""
@@ -268,7 +292,11 @@ def _coerce(tp: Any, value: Any, source: str, key: str, meta: Any) -> Any:
             raise UserError(bad + f"must be one of {', '.join(map(repr, args))}, got {value!r}")
         return value
     if origin in (types.UnionType, typing.Union):
-        raise TypeError(f"unsupported protocol type {tp}")  # pragma: no cover - schema bug
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) != 1 or len(args) != 2:
+            raise TypeError(f"unsupported protocol type {tp}")  # pragma: no cover - schema bug
+        # optional: TOML cannot say "none", so only a stored protocol (JSON null) gets here
+        return None if value is None else _coerce(rest[0], value, source, key, meta)
     if origin is dict:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -345,5 +373,16 @@ def _check_cross(p: Protocol, source: str) -> None:
     if len(p.reading.scale) % 2 == 0:
         raise UserError(f"{source}: 'reading.scale' needs an odd number of levels "
                         "(the middle one is 'unsure')")
+    r = p.reading
+    if len(set(r.aid)) != len(r.aid):
+        raise UserError(f"{source}: 'reading.aid' lists {_first_repeat(r.aid)!r} twice")
+    if r.aid_model != "ensemble" and r.aid_model not in p.training.architectures:
+        raise UserError(f"{source}: 'reading.aid_model' = {r.aid_model!r} is neither "
+                        "\"ensemble\" nor one of training.architectures",
+                        hint=f"choose one of: ensemble, {', '.join(p.training.architectures)}")
     if len(set(p.training.architectures)) != len(p.training.architectures):
         raise UserError(f"{source}: 'training.architectures' has a duplicate")
+
+
+def _first_repeat(items: tuple[str, ...]) -> str:
+    return next(x for i, x in enumerate(items) if x in items[:i])

@@ -52,6 +52,10 @@ class ReadRecord:
 
     ``*_mono`` are monotonic-clock seconds, ``*_at`` UTC wall-clock ISO text. ``display_s``
     is the measured display duration, ``response_s`` the time from photo onset to answer.
+    ``modality`` is ``unaided`` or ``aided``; ``phase`` 1 is the reader's first read of the
+    photo, 2 the second (the aided re-read of a sequential design, or the second crossover
+    session). An aided read carries the ``aid_score`` shown and whether the reader looked
+    at the heatmap (``heatmap_viewed``, ``None`` when there was none).
     """
 
     position: int
@@ -68,6 +72,10 @@ class ReadRecord:
     display_s: float
     response_s: float | None
     after_interruption: bool
+    modality: str = "unaided"
+    phase: int = 1
+    aid_score: float | None = None
+    heatmap_viewed: bool | None = None
 
     def to_row(self) -> dict[str, object]:
         """Column values for the store's ``reads`` table."""

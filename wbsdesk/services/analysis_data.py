@@ -190,6 +190,11 @@ def load_sessions(ws: Workspace, study: Study, sessions: Sequence[int] | None, *
                                 hint=f"ask for {option} to compare with {kind} readers")
             left_out.setdefault(kind, []).append(reader.name)
             continue
+        if row.modality == "aided":  # the aided session of a crossover: not a blind read
+            if sessions is not None:
+                raise UserError(f"session {row.id} is an aided session",
+                                hint="aided reads are compared in the aided analysis")
+            continue
         if sessions is None and row.status != "finished":
             left_out.setdefault("unfinished", []).append(reader.name)
             continue
@@ -197,7 +202,7 @@ def load_sessions(ws: Workspace, study: Study, sessions: Sequence[int] | None, *
                                      source=f"session {row.id}").reading
         ratings: dict[int, int] = {}
         binary: dict[int, bool] = {}
-        for r in ws.store.reads(row.id):
+        for r in ws.store.reads(row.id, modality="unaided"):
             if r["practice"] or r["rating"] is None:
                 continue
             pid, rating = int(r["photo_id"]), int(r["rating"])

@@ -366,7 +366,7 @@ EXPORT_COLUMNS = ("reader", "role", "years", "kind", "session_id", "position", "
                   "subject", "group", "photo_id", "photo", "rating", "binary_read",
                   "display_s", "response_s", "shown_at", "hidden_at", "answered_at",
                   "shown_mono", "hidden_mono", "answered_mono", "after_interruption",
-                  "recorded_at")
+                  "recorded_at", "modality", "phase", "aid_score", "heatmap_viewed")
 
 
 def photo_pseudonym(photo_id: int) -> str:
@@ -389,7 +389,9 @@ def export_reads(ws: Workspace, study_name: str, *,
     for r in ws.store.study_reads(study.id):
         kind = "simulated" if r["simulated"] else "dry run" if r["dry_run"] else "physician"
         row = {**r, "kind": kind, "practice": int(r["practice"]),
-               "after_interruption": int(r["after_interruption"])}
+               "after_interruption": int(r["after_interruption"]),
+               "heatmap_viewed": None if r["heatmap_viewed"] is None
+               else int(r["heatmap_viewed"])}
         if not with_file_names:
             row["photo"] = photo_pseudonym(r["photo_id"])
         out.append({c: row[c] for c in EXPORT_COLUMNS})

@@ -230,6 +230,124 @@ def m0005_practice_only(db: Database) -> None:
                " CHECK (practice_only IN (0, 1))")
 
 
+@migrations(name="0006_aided_reading")
+def m0006_aided_reading(db: Database) -> None:
+    """Reading with the model: aid sets, a modality and phase on every read, locked reads.
+
+    ``sessions`` and ``reads`` are rebuilt (SQLite cannot change a table's keys): a reader
+    may hold two sessions on a study (the two periods of a crossover design), and a photo
+    two reads in one session (the blind read and the aided re-read of a sequential design).
+    The new tables take the rows over before the old ones are dropped, so no cascade
+    reaches a read. Every read is locked: triggers refuse to change or delete it.
+    """
+    db.executescript(
+        """
+        CREATE TABLE aid_sets (
+            id INTEGER PRIMARY KEY,
+            study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE RESTRICT,
+            model TEXT NOT NULL,                  -- "ensemble" or one architecture
+            archs TEXT NOT NULL,                  -- JSON list of the architectures averaged
+            heatmaps INTEGER NOT NULL CHECK (heatmaps IN (0, 1)),
+            created_at TEXT NOT NULL,
+            UNIQUE (study_id, run_id, model, heatmaps)
+        ) STRICT;
+
+        CREATE TABLE aids (
+            aid_set_id INTEGER NOT NULL REFERENCES aid_sets(id) ON DELETE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            score REAL NOT NULL CHECK (score >= 0 AND score <= 1),  -- out-of-fold P(positive)
+            fold INTEGER NOT NULL CHECK (fold >= 1),   -- the fold whose models scored it
+            heatmap_path TEXT,                    -- relative to the workspace, content-addressed
+            heatmap_sha256 TEXT CHECK (heatmap_sha256 IS NULL OR length(heatmap_sha256) = 64),
+            PRIMARY KEY (aid_set_id, photo_id)
+        ) STRICT;
+
+        CREATE TABLE sessions_new (
+            id INTEGER PRIMARY KEY,
+            reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
+            study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+            protocol_json TEXT NOT NULL,
+            order_seed INTEGER NOT NULL,
+            photo_order TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('in_progress', 'finished')),
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            interruptions INTEGER NOT NULL DEFAULT 0 CHECK (interruptions >= 0),
+            design TEXT NOT NULL DEFAULT 'blind'
+                CHECK (design IN ('blind', 'sequential_aided', 'crossover_aided')),
+            -- what the session's reads are: 'both' = blind read then aided re-read
+            modality TEXT NOT NULL DEFAULT 'unaided'
+                CHECK (modality IN ('unaided', 'aided', 'both')),
+            period INTEGER NOT NULL DEFAULT 1 CHECK (period IN (1, 2)),
+            aid_set_id INTEGER REFERENCES aid_sets(id) ON DELETE RESTRICT,
+            UNIQUE (reader_id, study_id, period),
+            CHECK ((modality = 'unaided') OR (aid_set_id IS NOT NULL)),
+            CHECK ((design = 'sequential_aided') = (modality = 'both')),
+            CHECK (design = 'crossover_aided' OR period = 1)
+        ) STRICT;
+        INSERT INTO sessions_new (id, reader_id, study_id, protocol_json, order_seed,
+                                  photo_order, status, started_at, finished_at, interruptions)
+            SELECT id, reader_id, study_id, protocol_json, order_seed, photo_order, status,
+                   started_at, finished_at, interruptions FROM sessions;
+
+        CREATE TABLE reads_new (
+            session_id INTEGER NOT NULL REFERENCES sessions_new(id) ON DELETE CASCADE,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL CHECK (position >= 0),
+            practice INTEGER NOT NULL CHECK (practice IN (0, 1)),
+            rating INTEGER CHECK (rating IS NULL OR rating >= 1),   -- NULL: no answer
+            binary_read INTEGER CHECK (binary_read IS NULL OR binary_read IN (0, 1)),
+            shown_mono REAL NOT NULL,
+            hidden_mono REAL NOT NULL,
+            answered_mono REAL,
+            shown_at TEXT NOT NULL,
+            hidden_at TEXT NOT NULL,
+            answered_at TEXT,
+            display_s REAL NOT NULL CHECK (display_s >= 0),
+            response_s REAL CHECK (response_s IS NULL OR response_s >= 0),
+            after_interruption INTEGER NOT NULL DEFAULT 0 CHECK (after_interruption IN (0, 1)),
+            recorded_at TEXT NOT NULL,
+            modality TEXT NOT NULL DEFAULT 'unaided' CHECK (modality IN ('unaided', 'aided')),
+            -- 1: the reader's first read of the photo; 2: the second (aided re-read, or
+            -- the second crossover period)
+            phase INTEGER NOT NULL DEFAULT 1 CHECK (phase IN (1, 2)),
+            aid_score REAL CHECK (aid_score IS NULL OR (aid_score >= 0 AND aid_score <= 1)),
+            heatmap_viewed INTEGER CHECK (heatmap_viewed IS NULL OR heatmap_viewed IN (0, 1)),
+            locked INTEGER NOT NULL DEFAULT 1 CHECK (locked IN (0, 1)),
+            PRIMARY KEY (session_id, position, phase),
+            UNIQUE (session_id, photo_id, practice, phase),
+            CHECK ((rating IS NULL) = (answered_mono IS NULL)),
+            CHECK ((rating IS NULL) = (binary_read IS NULL)),
+            CHECK ((modality = 'aided') = (aid_score IS NOT NULL))
+        ) STRICT;
+        INSERT INTO reads_new (session_id, photo_id, position, practice, rating, binary_read,
+                               shown_mono, hidden_mono, answered_mono, shown_at, hidden_at,
+                               answered_at, display_s, response_s, after_interruption,
+                               recorded_at)
+            SELECT session_id, photo_id, position, practice, rating, binary_read, shown_mono,
+                   hidden_mono, answered_mono, shown_at, hidden_at, answered_at, display_s,
+                   response_s, after_interruption, recorded_at FROM reads;
+
+        DROP TABLE reads;
+        DROP TABLE sessions;
+        ALTER TABLE sessions_new RENAME TO sessions;
+        ALTER TABLE reads_new RENAME TO reads;
+        CREATE INDEX sessions_study ON sessions(study_id);
+        CREATE INDEX reads_photo ON reads(photo_id);
+
+        CREATE TRIGGER reads_locked_update BEFORE UPDATE ON reads WHEN OLD.locked = 1
+        BEGIN
+            SELECT RAISE(ABORT, 'read is locked: a committed read cannot be changed');
+        END;
+        CREATE TRIGGER reads_locked_delete BEFORE DELETE ON reads WHEN OLD.locked = 1
+        BEGIN
+            SELECT RAISE(ABORT, 'read is locked: a committed read cannot be deleted');
+        END;
+        """
+    )
+
+
 def known_names() -> list[str]:
     """Names of every migration this version of wbsdesk knows, in order."""
     return [m.name for m in migrations._migrations]

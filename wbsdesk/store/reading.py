@@ -13,10 +13,11 @@ from wbsdesk.store.repo import now_iso
 
 READ_COLUMNS = ("session_id", "photo_id", "position", "practice", "rating", "binary_read",
                 "shown_mono", "hidden_mono", "answered_mono", "shown_at", "hidden_at",
-                "answered_at", "display_s", "response_s", "after_interruption", "recorded_at")
+                "answered_at", "display_s", "response_s", "after_interruption", "recorded_at",
+                "modality", "phase", "aid_score", "heatmap_viewed")
 _READER_COLS = "id, name, role, years, simulated, dry_run, created_at"
 _SESSION_COLS = ("id, reader_id, study_id, protocol_json, order_seed, photo_order, status,"
-                 " started_at, finished_at, interruptions")
+                 " started_at, finished_at, interruptions, design, modality, period, aid_set_id")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,12 @@ class ReaderRow:
 
 @dataclass(frozen=True)
 class SessionRow:
-    """A reading session (one reader x one study) as stored; ``photo_order`` decoded."""
+    """A reading session as stored; ``photo_order`` decoded.
+
+    One reader x one study x one ``period`` (2 only for the second session of a crossover
+    design). ``modality`` says what its reads are: ``unaided``, ``aided``, or ``both`` (a
+    sequential design: each photo read blind, then again with the aid of ``aid_set_id``).
+    """
 
     id: int
     reader_id: int
@@ -46,6 +52,10 @@ class SessionRow:
     started_at: str
     finished_at: str | None
     interruptions: int
+    design: str = "blind"
+    modality: str = "unaided"
+    period: int = 1
+    aid_set_id: int | None = None
 
 
 def _reader(r: Sequence[Any]) -> ReaderRow:
@@ -54,7 +64,8 @@ def _reader(r: Sequence[Any]) -> ReaderRow:
 
 def _session(r: Sequence[Any]) -> SessionRow:
     order = [(int(p), bool(f)) for p, f in json.loads(r[5])]
-    return SessionRow(r[0], r[1], r[2], r[3], r[4], order, r[6], r[7], r[8], r[9])
+    return SessionRow(r[0], r[1], r[2], r[3], r[4], order, r[6], r[7], r[8], r[9], r[10],
+                      r[11], r[12], r[13])
 
 
 class ReadingRepo:
@@ -91,13 +102,17 @@ class ReadingRepo:
 
     # -- sessions --------------------------------------------------------------------------
     def insert_session(self, *, reader_id: int, study_id: int, protocol_json: str,
-                       order_seed: int, photo_order: Iterable[tuple[int, bool]]) -> int:
-        """Start a session and return its id (one per reader and study)."""
+                       order_seed: int, photo_order: Iterable[tuple[int, bool]],
+                       design: str = "blind", modality: str = "unaided", period: int = 1,
+                       aid_set_id: int | None = None) -> int:
+        """Start a session and return its id (one per reader, study and period)."""
         order = json.dumps([[int(p), int(f)] for p, f in photo_order])
         cur = self.db.execute(
             "INSERT INTO sessions (reader_id, study_id, protocol_json, order_seed, photo_order,"
-            " status, started_at) VALUES (?, ?, ?, ?, ?, 'in_progress', ?)",
-            [reader_id, study_id, protocol_json, order_seed, order, now_iso()])
+            " status, started_at, design, modality, period, aid_set_id)"
+            " VALUES (?, ?, ?, ?, ?, 'in_progress', ?, ?, ?, ?, ?)",
+            [reader_id, study_id, protocol_json, order_seed, order, now_iso(), design,
+             modality, period, aid_set_id])
         return int(cur.lastrowid)
 
     def session(self, session_id: int) -> SessionRow | None:
@@ -106,12 +121,19 @@ class ReadingRepo:
                               [session_id]).fetchone()
         return _session(row) if row else None
 
-    def session_of(self, reader_id: int, study_id: int) -> SessionRow | None:
-        """The session of a reader on a study, or ``None``."""
+    def session_of(self, reader_id: int, study_id: int, period: int = 1) -> SessionRow | None:
+        """The session of a reader on a study (its first, or ``period`` 2), or ``None``."""
         row = self.db.execute(
-            f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?",
-            [reader_id, study_id]).fetchone()
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?"
+            " AND period = ?", [reader_id, study_id, period]).fetchone()
         return _session(row) if row else None
+
+    def sessions_of(self, reader_id: int, study_id: int) -> list[SessionRow]:
+        """Every session of a reader on a study, by period."""
+        rows = self.db.execute(
+            f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?"
+            " ORDER BY period", [reader_id, study_id]).fetchall()
+        return [_session(r) for r in rows]
 
     def sessions(self, study_id: int) -> list[SessionRow]:
         """Every session of a study, oldest first."""
@@ -139,11 +161,12 @@ class ReadingRepo:
         ValueError
             If another read already holds this session's position or photo.
         """
-        row = {"session_id": session_id, "recorded_at": now_iso(), **values}
+        row = {"session_id": session_id, "recorded_at": now_iso(), "modality": "unaided",
+               "phase": 1, **values}
         unknown = set(row) - set(READ_COLUMNS)
         if unknown:
             raise KeyError(f"unknown read columns {sorted(unknown)}")
-        for flag in ("practice", "binary_read", "after_interruption"):
+        for flag in ("practice", "binary_read", "after_interruption", "heatmap_viewed"):
             if row.get(flag) is not None:
                 row[flag] = int(row[flag])
         cur = self.db.execute(
@@ -152,29 +175,38 @@ class ReadingRepo:
             [row.get(c) for c in READ_COLUMNS])
         if cur.rowcount == 1:
             return True
+        phase = row["phase"]
         held = self.db.execute(
-            "SELECT photo_id, practice FROM reads WHERE session_id = ? AND position = ?",
-            [session_id, row["position"]]).fetchone()
-        if held is None or (held[0], held[1]) != (row["photo_id"], row["practice"]):
+            "SELECT photo_id, practice, modality FROM reads WHERE session_id = ?"
+            " AND position = ? AND phase = ?", [session_id, row["position"], phase]).fetchone()
+        want = (row["photo_id"], row["practice"], row["modality"])
+        if held is None or tuple(held) != want:
             raise ValueError(f"session {session_id} already has another read at position "
-                             f"{row['position']} or of photo {row['photo_id']}")
+                             f"{row['position']} (phase {phase}) or of photo {row['photo_id']}")
         return False
 
-    def reads(self, session_id: int) -> list[dict[str, Any]]:
-        """The reads of a session, by position (flags as bool)."""
-        rows = self.db.execute(f"SELECT {', '.join(READ_COLUMNS)} FROM reads WHERE"
-                               " session_id = ? ORDER BY position", [session_id]).fetchall()
+    def reads(self, session_id: int, *, modality: str | None = None) -> list[dict[str, Any]]:
+        """The reads of a session, by position and phase (flags as bool).
+
+        ``modality`` (``"unaided"`` or ``"aided"``) keeps only those reads.
+        """
+        where, args = "session_id = ?", [session_id]
+        if modality is not None:
+            where, args = where + " AND modality = ?", [*args, modality]
+        rows = self.db.execute(f"SELECT {', '.join(READ_COLUMNS)} FROM reads WHERE {where}"
+                               " ORDER BY position, phase", args).fetchall()
         out = []
         for r in rows:
             d = dict(zip(READ_COLUMNS, r, strict=True))
             for flag in ("practice", "after_interruption"):
                 d[flag] = bool(d[flag])
-            d["binary_read"] = None if d["binary_read"] is None else bool(d["binary_read"])
+            for flag in ("binary_read", "heatmap_viewed"):
+                d[flag] = None if d[flag] is None else bool(d[flag])
             out.append(d)
         return out
 
     def response_times(self, session_ids: Iterable[int]) -> dict[tuple[int, int], float | None]:
-        """(session id, photo id) -> response time in seconds of the non-practice reads.
+        """(session id, photo id) -> response time in seconds of the non-practice unaided reads.
 
         ``None`` where a read has no response time (e.g. no answer in the window).
         """
@@ -183,18 +215,31 @@ class ReadingRepo:
             return {}
         rows = self.db.execute(
             "SELECT session_id, photo_id, response_s FROM reads WHERE practice = 0 AND"
-            f" session_id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+            f" modality = 'unaided' AND session_id IN ({', '.join('?' * len(ids))})",
+            ids).fetchall()
         return {(int(s), int(p)): (None if t is None else float(t)) for s, p, t in rows}
 
     def read_positions(self, session_id: int) -> set[int]:
-        """Positions of a session that already have a committed read."""
+        """Positions of a session that already have a committed read (of any phase)."""
         return {r[0] for r in self.db.execute(
             "SELECT position FROM reads WHERE session_id = ?", [session_id])}
 
+    def read_phases(self, session_id: int) -> dict[int, dict[int, int | None]]:
+        """Position -> {phase: rating} of a session's committed reads (``None``: no answer)."""
+        out: dict[int, dict[int, int | None]] = {}
+        for pos, phase, rating in self.db.execute(
+                "SELECT position, phase, rating FROM reads WHERE session_id = ?", [session_id]):
+            out.setdefault(int(pos), {})[int(phase)] = rating
+        return out
+
     def read_counts(self, study_id: int) -> dict[int, int]:
-        """Session id -> number of committed scored reads (practice left out), for a study."""
+        """Session id -> number of scored photos read (practice left out), for a study.
+
+        In a sequential session a photo counts once both its reads (blind and aided) are in.
+        """
         return dict(self.db.execute(
-            "SELECT r.session_id, COUNT(*) FROM reads r JOIN sessions s ON s.id = r.session_id"
+            "SELECT r.session_id, SUM(CASE WHEN s.modality = 'both' THEN r.phase = 2 ELSE 1"
+            " END) FROM reads r JOIN sessions s ON s.id = r.session_id"
             " WHERE s.study_id = ? AND r.practice = 0 GROUP BY r.session_id",
             [study_id]).fetchall())
 
@@ -208,7 +253,7 @@ class ReadingRepo:
             " FROM reads r JOIN sessions s ON s.id = r.session_id"
             " JOIN readers rd ON rd.id = s.reader_id JOIN photos p ON p.id = r.photo_id"
             " JOIN subjects sb ON sb.id = p.subject_id WHERE s.study_id = ?"
-            " ORDER BY rd.name, r.position", [study_id]).fetchall()
+            " ORDER BY rd.name, s.period, r.position, r.phase", [study_id]).fetchall()
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
     # -- settings --------------------------------------------------------------------------
