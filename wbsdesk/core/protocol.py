@@ -9,7 +9,9 @@ naming the file and the key.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
+import math
 import tomllib
 import types
 import typing
@@ -21,8 +23,9 @@ from wbsdesk.errors import UserError
 SCHEMA_VERSION = 1
 
 
-def _rng(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False) -> dict:
-    return {"range": (lo, hi, lo_open)}
+def _rng(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False,
+         hint: str | None = None) -> dict:
+    return {"range": (lo, hi, lo_open), "hint": hint}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class Faces:
     min_confidence: float = field(default=0.90, metadata=_rng(0, 1))
     min_face_px: int = field(default=64, metadata=_rng(8, 4096))
     detect_max_side: int = field(default=1024, metadata=_rng(160, 8192))
+    #: How the model crop fills pixels that fall outside the photo: flat neutral ``grey``,
+    #: the nearest ``edge`` pixel, or the photo mirrored at its border (``reflect``).
+    padding: Literal["grey", "edge", "reflect"] = "grey"
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,12 @@ class Statistics:
     bootstrap_seed: int = field(default=2021, metadata=_rng(0, 2**32 - 1))
     ttest: Literal["student", "welch"] = "welch"
     chi2_yates: bool = False
+    #: Lower edges (months) of the age bands of the subgroup audit: [0, 36), [36, 72),
+    #: [72, 144) and [144, inf). Increasing, non-negative; the last band is open-ended.
+    age_bands_months: tuple[float, ...] = field(
+        default=(0.0, 36.0, 72.0, 144.0),
+        metadata=_rng(0, 1500, hint="list the lower edges only, e.g. [0, 36, 72, 144]: the "
+                                    "last band (144 months and over) is open-ended"))
 
 
 @dataclass(frozen=True)
@@ -339,6 +351,9 @@ def _coerce(tp: Any, value: Any, source: str, key: str, meta: Any) -> Any:
 
 def _check_range(value: float, meta: Any, bad: str) -> None:
     lo, hi, lo_open = meta.get("range", (None, None, False)) if meta else (None, None, False)
+    if not math.isfinite(value):  # TOML has nan and inf; no key takes them
+        raise UserError(bad + f"must be a finite number, got {value}",
+                        hint=meta.get("hint") if meta else None)
     if lo is not None and (value < lo or (lo_open and value == lo)):
         op = ">" if lo_open else ">="
         raise UserError(bad + f"must be {op} {lo}, got {value}")
@@ -382,6 +397,12 @@ def _check_cross(p: Protocol, source: str) -> None:
                         hint=f"choose one of: ensemble, {', '.join(p.training.architectures)}")
     if len(set(p.training.architectures)) != len(p.training.architectures):
         raise UserError(f"{source}: 'training.architectures' has a duplicate")
+    edges = p.statistics.age_bands_months
+    if any(b <= a for a, b in itertools.pairwise(edges)):
+        raise UserError(f"{source}: 'statistics.age_bands_months' must be increasing "
+                        f"(lower edges of the bands in months), got {list(edges)}",
+                        hint="e.g. [0, 36, 72, 144]: the last band (144 months and over) "
+                             "is open-ended, so no upper edge is listed")
 
 
 def _first_repeat(items: tuple[str, ...]) -> str:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: Fill colour for crop areas outside the photo and for transparent pixels.
 NEUTRAL_GREY = (128, 128, 128)
+#: How a model crop may fill pixels outside the photo (the protocol's ``[faces] padding``).
+PADDING_MODES = ("grey", "edge", "reflect")
 _DRAFT_SCALES = (8, 4, 2, 1)
 # Formats Pillow can decode at 1/2, 1/4 or 1/8 scale (MPO: multi-picture phone JPEGs).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
@@ -253,7 +255,8 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 
 def model_crop(
-    source: Photo | Image.Image, landmarks: np.ndarray, *, size: int = 224
+    source: Photo | Image.Image, landmarks: np.ndarray, *, size: int = 224,
+    padding: str = "grey",
 ) -> tuple[Image.Image, np.ndarray]:
     """Align a face onto the canonical template: a ``size`` x ``size`` RGB crop.
 
@@ -264,11 +267,13 @@ def model_crop(
     landmarks : array_like of shape (5, 2)
         The face's landmarks in full-resolution coordinates, MTCNN order.
     size : int, default 224
+    padding : {"grey", "edge", "reflect"}, default "grey"
+        How parts of the crop outside the photo are filled (see :func:`render_model_crop`).
 
     Returns
     -------
     crop : PIL.Image.Image
-        Bicubic warp; parts outside the photo are neutral grey.
+        Bicubic warp; parts outside the photo are filled as ``padding`` says.
     matrix : ndarray of shape (2, 3)
         Least-squares similarity transform from full-resolution photo coordinates to crop
         coordinates.
@@ -276,7 +281,7 @@ def model_crop(
     matrix = geo.estimate_similarity(np.asarray(landmarks, float), geo.canonical_landmarks(size))
     scale, _ = geo.similarity_parameters(matrix)
     image, to_full = _as_photo(source).image_for(1.0 / scale)
-    crop = render_model_crop(image, geo.compose_affine(matrix, to_full), size)
+    crop = render_model_crop(image, geo.compose_affine(matrix, to_full), size, padding=padding)
     return crop, matrix
 
 
@@ -313,14 +318,22 @@ def reader_crop(
 
 
 def render_model_crop(
-    image: Image.Image, image_to_crop: np.ndarray, size: int
+    image: Image.Image, image_to_crop: np.ndarray, size: int, *, padding: str = "grey"
 ) -> Image.Image:
     """Warp ``image`` into a ``size`` x ``size`` crop by an affine map (image -> crop coords).
 
-    Bicubic inverse mapping with neutral-grey fill; a region that must shrink by more than
-    1.5x is first reduced with an antialiasing resize so the crop does not alias.
+    Bicubic inverse mapping; a region that must shrink by more than 1.5x is first reduced
+    with an antialiasing resize so the crop does not alias. Where the crop reaches outside
+    the image, ``padding`` fills it: ``"grey"`` with :data:`NEUTRAL_GREY`, ``"edge"`` with
+    the nearest border pixel, ``"reflect"`` with the image mirrored about its border pixels
+    (``numpy.pad(mode="reflect")``, OpenCV's ``BORDER_REFLECT_101``). Edge and reflect pad
+    the image's footprint before the warp, so the bicubic kernel never sees grey.
     """
+    if padding not in PADDING_MODES:
+        raise ValueError(f"unknown padding {padding!r}; use one of {', '.join(PADDING_MODES)}")
     crop_to_image = geo.invert_affine(image_to_crop)
+    if padding != "grey":
+        image, crop_to_image = _pad_footprint(image, crop_to_image, size, padding)
     ratio = _linear_scale(crop_to_image)
     if ratio > _MAX_WARP_SHRINK:
         corners = geo.apply_affine(crop_to_image, [[0, 0], [size, 0], [0, size], [size, size]])
@@ -344,6 +357,36 @@ def render_model_crop(
         resample=Image.Resampling.BICUBIC,
         fillcolor=NEUTRAL_GREY,
     )
+
+
+def _border_index(index: np.ndarray, n: int, padding: str) -> np.ndarray:
+    """Source index for each (possibly out-of-range) pixel index along an axis of length n."""
+    if padding == "edge" or n == 1:
+        return np.clip(index, 0, n - 1)
+    period = 2 * (n - 1)  # reflect about the first and last pixel, which are not repeated
+    m = np.mod(index, period)
+    return np.where(m >= n, period - m, m)
+
+
+def _pad_footprint(
+    image: Image.Image, crop_to_image: np.ndarray, size: int, padding: str
+) -> tuple[Image.Image, np.ndarray]:
+    """The part of ``image`` a crop reads, padded by ``padding`` where it leaves the image.
+
+    Returns the region and the crop -> region map; the image itself (unchanged map) when
+    the crop, with the resampling margin, lies inside it.
+    """
+    corners = geo.apply_affine(crop_to_image, [[0, 0], [size, 0], [0, size], [size, size]])
+    margin = 3 * max(_linear_scale(crop_to_image), 1.0) + 2
+    x0, y0 = (math.floor(v - margin) for v in corners.min(axis=0))
+    x1, y1 = (math.ceil(v + margin) for v in corners.max(axis=0))
+    if x0 >= 0 and y0 >= 0 and x1 <= image.width and y1 <= image.height:
+        return image, crop_to_image
+    cols = _border_index(np.arange(x0, x1), image.width, padding)
+    rows = _border_index(np.arange(y0, y1), image.height, padding)
+    region = Image.fromarray(np.asarray(image)[np.ix_(rows, cols)], mode="RGB")
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+    return region, geo.compose_affine(shift, crop_to_image)
 
 
 def render_window(
@@ -453,4 +496,3 @@ def _draft_scale(stored: tuple[int, int], decoded: tuple[int, int]) -> int:
         if (-(-stored[0] // s), -(-stored[1] // s)) == decoded:
             return s
     raise ValueError(f"unexpected decoded size {decoded} for {stored}")
-

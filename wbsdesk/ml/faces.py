@@ -37,6 +37,7 @@ from wbsdesk.core import face_geometry as geo
 from wbsdesk.errors import UserError
 from wbsdesk.ml.face_crops import (
     NEUTRAL_GREY,
+    PADDING_MODES,
     Photo,
     PhotoSource,
     encode_crop,
@@ -48,6 +49,7 @@ from wbsdesk.ml.face_crops import (
 
 __all__ = [
     "NEUTRAL_GREY",
+    "PADDING_MODES",
     "AlignResult",
     "Detection",
     "FaceDetector",
@@ -283,6 +285,7 @@ def align_photo(
     detect_max_side: int = 1024,
     min_side_px: int = 64,
     detector: FaceDetector | None = None,
+    padding: str = "grey",
 ) -> AlignResult:
     """Detect, choose and crop the face of one photo.
 
@@ -307,6 +310,9 @@ def align_photo(
         Smaller photos are refused.
     detector : FaceDetector, optional
         Defaults to :func:`get_detector`.
+    padding : {"grey", "edge", "reflect"}, default "grey"
+        How the model crop fills pixels outside the photo (the protocol's
+        ``[faces] padding``; see :func:`wbsdesk.ml.face_crops.render_model_crop`).
 
     Returns
     -------
@@ -339,6 +345,7 @@ def align_photo(
         photo, chosen, detections, status=choice.status, reasons=choice.reasons,
         model_crop_px=model_crop_px, reader_crop_px=reader_crop_px,
         reader_face_area=reader_face_area, start=start, detect_s=detect_s, method="auto",
+        padding=padding,
     )
     log.debug("aligned %s: %s %s %s", photo.name, result.status, result.reasons, result.timings)
     return result
@@ -353,6 +360,7 @@ def manual_align(
     reader_crop_px: int = 768,
     reader_face_area: tuple[float, float] = (0.30, 0.60),
     min_side_px: int = 64,
+    padding: str = "grey",
 ) -> AlignResult:
     """Crop a photo from a face box (and optionally landmarks) placed by a person.
 
@@ -369,7 +377,7 @@ def manual_align(
         (:func:`wbsdesk.core.face_geometry.landmarks_in_box`) stands in, and the crop goes
         through the same similarity transform as an automatic one: the box then sets the
         position and scale and the face is assumed upright.
-    model_crop_px, reader_crop_px, reader_face_area, min_side_px
+    model_crop_px, reader_crop_px, reader_face_area, min_side_px, padding
         As for :func:`align_photo`.
 
     Returns
@@ -388,7 +396,7 @@ def manual_align(
     return _crop_result(
         photo, chosen, (chosen,), status="ok", reasons=(), model_crop_px=model_crop_px,
         reader_crop_px=reader_crop_px, reader_face_area=reader_face_area, start=start,
-        detect_s=0.0, method="manual",
+        detect_s=0.0, method="manual", padding=padding,
     )
 
 
@@ -439,6 +447,7 @@ def _crop_result(
     start: float,
     detect_s: float,
     method: str,
+    padding: str = "grey",
 ) -> AlignResult:
     """Render both crops for the chosen face (if any) and package the result."""
     decode_before = photo.decode_seconds
@@ -450,7 +459,8 @@ def _crop_result(
         window = geo.reader_window(chosen.box, face_area=reader_face_area)
         photo.image_for(min(1.0 / geo.similarity_parameters(matrix)[0],
                             window[2] / reader_crop_px))
-        model, matrix = model_crop(photo, chosen.landmarks, size=model_crop_px)
+        model, matrix = model_crop(photo, chosen.landmarks, size=model_crop_px,
+                                   padding=padding)
         reader, window = reader_crop(
             photo, chosen.box, size=reader_crop_px, face_area=reader_face_area
         )

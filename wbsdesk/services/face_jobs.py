@@ -59,7 +59,8 @@ def align_one(photo_id: int, path: str, root: str, settings: dict[str, Any],
     root : str
         The workspace folder.
     settings : dict
-        Detector and crop settings (the protocol's ``[faces]`` plus ``min_side_px``).
+        Detector and crop settings (the protocol's ``[faces]`` plus ``min_side_px``); stored
+        with the crop, so a crop's ``padding`` can be read back.
     manual : dict, optional
         ``{"box": [x, y, w, h], "landmarks": [[x, y] x 5] or None}`` for a manual crop.
     """
@@ -67,6 +68,7 @@ def align_one(photo_id: int, path: str, root: str, settings: dict[str, Any],
 
     kw = {k: settings[k] for k in ("model_crop_px", "reader_crop_px", "min_side_px")}
     kw["reader_face_area"] = tuple(settings["reader_face_area"])
+    kw["padding"] = settings.get("padding", "grey")  # crops stored before the key: grey
     try:
         if manual is not None:
             res = faces.manual_align(path, box=manual["box"], landmarks=manual.get("landmarks"),

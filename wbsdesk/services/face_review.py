@@ -210,7 +210,7 @@ def preview_manual_crop(ws: Workspace, name: str, ref: str | int, *, box: Sequen
                        model_crop_px=settings["model_crop_px"],
                        reader_crop_px=settings["reader_crop_px"],
                        reader_face_area=tuple(settings["reader_face_area"]),
-                       min_side_px=settings["min_side_px"])
+                       min_side_px=settings["min_side_px"], padding=settings["padding"])
     chosen = res.chosen
     assert chosen is not None and res.reader_window is not None  # manual: always a face
     return CropPreview(photo_id=photo.id, reader_crop=res.reader_crop,

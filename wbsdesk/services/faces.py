@@ -37,7 +37,7 @@ def face_settings(study: Study) -> dict[str, Any]:
     return {"detector": f.detector, "model_crop_px": f.model_crop_px,
             "reader_crop_px": f.reader_crop_px, "reader_face_area": list(f.reader_face_area),
             "min_confidence": f.min_confidence, "min_face_px": f.min_face_px,
-            "detect_max_side": f.detect_max_side,
+            "detect_max_side": f.detect_max_side, "padding": f.padding,
             "min_side_px": study.protocol.photos.min_side_px}
 
 

@@ -94,7 +94,8 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
     row = get_run(ws, study, run)
     s = face_settings(study)
     kw = {"model_crop_px": s["model_crop_px"], "reader_crop_px": s["reader_crop_px"],
-          "reader_face_area": tuple(s["reader_face_area"]), "min_side_px": s["min_side_px"]}
+          "reader_face_area": tuple(s["reader_face_area"]), "min_side_px": s["min_side_px"],
+          "padding": s["padding"]}
     if box is not None:
         res = faces.manual_align(photo, box=box, **kw)
     else:
