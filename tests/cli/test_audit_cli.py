@@ -40,7 +40,7 @@ def test_audit_json_has_every_part_as_typed_tables(ws):
                                     "kind": "number"}
     sub = data["parts"]["subgroups"]["subgroup_auc"]["rows"]
     assert {r["dimension"] for r in sub} == {"sex", "age band", "source"}
-    one = [r for r in sub if r["status"] == "one class"]
+    one = [r for r in sub if r["status"] == "one class only"]
     assert one and all(r["auc"] is None for r in one)
     assert all(isinstance(r["n_pos"], int) for r in sub)
     assert any("one class only" in w for w in data["warnings"])

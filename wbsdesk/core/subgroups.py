@@ -48,6 +48,7 @@ from wbsdesk.errors import UserError, WbsdeskWarning
 __all__ = [
     "DIFFERENCE_COLUMNS",
     "MIN_PER_CLASS",
+    "STATUS_LABEL",
     "STATUS_TEXT",
     "SUBGROUP_COLUMNS",
     "UNKNOWN",
@@ -71,6 +72,9 @@ STATUS_TEXT = {
     "too small": f"too small to interpret (fewer than {MIN_PER_CLASS} positives or controls)",
     "one class": "one class only (no positive or no control): no AUC",
 }
+#: The status as a table shows it (:meth:`SubgroupAuc.row`).
+STATUS_LABEL = {"ok": "ok", "too small": "too small to interpret",
+                "one class": "one class only"}
 
 
 def age_band_labels(edges: Sequence[float]) -> tuple[str, ...]:
@@ -159,9 +163,9 @@ class SubgroupAuc:
         return self.se ** 2
 
     def row(self) -> tuple[Any, ...]:
-        """One row in :data:`SUBGROUP_COLUMNS` order."""
+        """One row in :data:`SUBGROUP_COLUMNS` order (the status as :data:`STATUS_LABEL`)."""
         return (self.scorer, self.dimension, self.subgroup, self.n_pos, self.n_neg, self.auc,
-                self.se, self.ci_low, self.ci_high, self.status)
+                self.se, self.ci_low, self.ci_high, STATUS_LABEL[self.status])
 
 
 def _one(y: np.ndarray, s: np.ndarray, *, scorer: str, dimension: str, subgroup: str,

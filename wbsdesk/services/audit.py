@@ -134,7 +134,7 @@ def calibration_audit(ws: Workspace, study: str, *, run: str | None = None,
     level = protocol.statistics.ci_level
     mask = audit.subset(controls)
     y_all = audit.cases.groups == audit.positive
-    notes = list(audit.notes)
+    notes = [*audit.notes, *audit.reader_notes]
     models, readers = [], []
     with collect_warnings(notes):
         for s, keep in _scorers_in(audit, mask):
@@ -233,8 +233,9 @@ class SubgroupAudit:
     def tables(self) -> tuple[ResultTable, ...]:
         """``subgroup_auc`` and ``subgroup_difference``."""
         level = f"{100 * self.ci_level:g}%"
-        legend = [f"Status 'too small': {sg.STATUS_TEXT['too small']}.",
-                  f"Status 'one class': {sg.STATUS_TEXT['one class']}."]
+        legend = [f"Status '{sg.STATUS_LABEL['too small']}': fewer than {sg.MIN_PER_CLASS} "
+                  "positives or controls; shown, but not in the test of a difference.",
+                  f"Status '{sg.STATUS_LABEL['one class']}': {sg.STATUS_TEXT['one class']}."]
         return (
             ResultTable.build("subgroup_auc",
                               f"AUC within subgroups, {self.positive} vs. {self.controls} "
@@ -286,7 +287,7 @@ def subgroup_audit(ws: Workspace, study: str, *, run: str | None = None,
     mask = audit.subset(controls)
     dims = subgroup_dimensions(audit, by)
     y_all = audit.cases.groups == audit.positive
-    notes = list(audit.notes)
+    notes = [*audit.notes, *audit.reader_notes]
     rows: list[sg.SubgroupAuc] = []
     diffs: list[sg.SubgroupDifference] = []
     with collect_warnings(notes):

@@ -73,7 +73,9 @@ class AuditCases:
         Each case's manifest metadata columns.
     models, readers : tuple of Scorer
     notes : list of str
-        What was left out, and why.
+        Cases and models left out, and why.
+    reader_notes : list of str
+        Readers left out, and why.
     """
 
     study: Study
@@ -83,6 +85,7 @@ class AuditCases:
     models: tuple[Scorer, ...]
     readers: tuple[Scorer, ...]
     notes: list[str]
+    reader_notes: list[str]
 
     @property
     def positive(self) -> str:
@@ -166,20 +169,22 @@ def load_audit_cases(ws: Workspace, study: str, *, run: str | None = None,
         models.append(Scorer(MODEL_ENSEMBLE, arch_label(MODEL_ENSEMBLE), "model", everyone,
                              mean))
     readers: list[Scorer] = []
+    reader_notes: list[str] = []
     if with_readers:
         sessions, left_out = load_sessions(ws, st, None, include_simulated=include_simulated,
                                            include_dry_run=include_dry_run)
         for why, names in left_out.items():
             what = ("reader(s) whose session is not finished" if why == "unfinished"
                     else f"{why} reader(s)")
-            notes.append(f"{len(names)} {what} left out: {', '.join(names)}.")
+            reader_notes.append(f"{len(names)} {what} left out: {', '.join(names)}.")
         position = {int(p): i for i, p in enumerate(cases.photo_ids)}
         for s in sessions:
             idx = np.array(sorted(position[p] for p in s.ratings if p in position), dtype=int)
             ratings = np.array([s.ratings[int(cases.photo_ids[i])] for i in idx], dtype=float)
             readers.append(Scorer(s.reader, _reader_label(s), "reader", idx, ratings))
     return AuditCases(study=st, run=run_name, cases=cases, metadata=metadata,
-                      models=tuple(models), readers=tuple(readers), notes=notes)
+                      models=tuple(models), readers=tuple(readers), notes=notes,
+                      reader_notes=reader_notes)
 
 
 @contextmanager

@@ -43,6 +43,7 @@ from wbsdesk.core.capture import (
 )
 from wbsdesk.core.delong import DelongAuc, delong_auc
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
+from wbsdesk.core.protocol import Protocol
 from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.errors import UserError, WbsdeskWarning
 from wbsdesk.services.audit_data import AuditCases, collect_warnings, load_audit_cases, name_list
@@ -229,7 +230,7 @@ def confound_audit(ws: Workspace, study: str, *, run: str | None = None,
     protocol = st.protocol
     c = audit.cases
     crops = ws.store.crops(st.id)
-    notes = [n for n in audit.notes if "reader" not in n]
+    notes = list(audit.notes)
     with collect_warnings(notes):
         usable = [i for i, p in enumerate(c.photo_ids)
                   if (cr := crops.get(int(p))) is not None and cr.model_crop_path]
@@ -285,7 +286,9 @@ def confound_audit(ws: Workspace, study: str, *, run: str | None = None,
 
 
 def _baseline(x: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int, audit: AuditCases,
-              idx: np.ndarray, protocol) -> tuple:
+              idx: np.ndarray, protocol: Protocol
+              ) -> tuple[np.ndarray | None, DelongAuc | None,
+                         tuple[bl.BaselineComparison, ...], str | None]:
     """Fit the baseline, compare it with the CNNs and issue its warning."""
     if (folds < 0).any():
         warnings.warn("The folds of this study are not assigned, so the trivial baseline "
