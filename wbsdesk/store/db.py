@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from wbsdesk.config import USER_ONLY_FILE, ensure_private_dir
 from wbsdesk.errors import UserError
+from wbsdesk.store.aids import AidsRepo
 from wbsdesk.store.connection import CHECK_HINT, connect, damaged, is_damage
 from wbsdesk.store.crops import CropsRepo
 from wbsdesk.store.files import FileGuard
@@ -32,7 +33,7 @@ _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 _open_stores_lock = threading.Lock()  # worker threads open and close stores too
 
 
-class Store(Repo, CropsRepo, ReadingRepo, RunsRepo):
+class Store(Repo, CropsRepo, ReadingRepo, RunsRepo, AidsRepo):
     """One open workspace database (one per thread; sqlite-utils refuses cross-thread use).
 
     Attributes
