@@ -78,7 +78,7 @@ def test_astronaut_is_scored_by_every_model_and_nothing_is_stored(
     assert len(rows[0][2].split()) == 2  # one probability per fold model
     assert "Williams-Beuren syndrome (synthetic)" in view.ensemble_label.text()
     assert not view.heatmap.pixmap().isNull() and not view.crop.pixmap().isNull()
-    assert "Grad-CAM of mobilenet_v2" in view.heatmap_caption.text()
+    assert "Grad-CAM of MobileNet-V2" in view.heatmap_caption.text()
     assert view.banner.isVisible()
     # saved only where the user asks
     out = tmp_path / "mine" / "astro.json"
