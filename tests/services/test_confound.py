@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.metrics import roc_auc_score
 
 from tests.conftest import PROTOCOLS
 from tests.services.conftest import TINY, tiny_protocol
@@ -145,6 +146,8 @@ def test_the_baseline_uses_exactly_the_stored_folds(ws):
     y = res.groups == "wbs"
     ref = out_of_fold_logistic(np.hstack([stats, feats]), y, np.array(expect), seed=res.seed)
     assert np.allclose(res.baseline, ref)
+    only = out_of_fold_logistic(stats, y, np.array(expect), seed=res.seed)
+    assert res.capture_only_auc.auc == roc_auc_score(y, only)
     assert res.n_features == len(BASELINE_FEATURES) == 7 + 88
 
 
@@ -168,7 +171,9 @@ def test_tables_render_every_part(ws):
     assert any("Padding of the model crops: grey (80 crops)" in n
                for n in tables["confound_statistics"].notes)
     assert len(tables["confound_groups"].rows) == 7 * 5
-    assert tables["confound_baseline_auc"].records()[0]["features"] == 95
+    rows = tables["confound_baseline_auc"].records()
+    assert [r["features"] for r in rows] == [95, 7]
+    assert rows[1]["score"] == "capture statistics only"
 
 
 @pytest.mark.parametrize("padding", ["grey", "edge"])

@@ -36,10 +36,9 @@ from wbsdesk.core import baseline as bl
 from wbsdesk.core import face_geometry as geo
 from wbsdesk.core.capture import (
     CAPTURE_STATISTICS,
+    capture_values,
     image_feature_names,
     image_features,
-    luma_statistics,
-    padding_share,
 )
 from wbsdesk.core.delong import DelongAuc, delong_auc
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
@@ -95,6 +94,10 @@ class ConfoundAudit:
     baseline : ndarray of shape (n,) or None
         The baseline's out-of-fold probabilities (None when it could not be fitted).
     baseline_auc : DelongAuc or None
+    capture_only_auc : DelongAuc or None
+        The same logistic regression on the capture statistics alone (no thumbnail or
+        histograms): how much of the baseline is framing, padding and lighting rather than
+        the low-resolution look of the face.
     n_features : int
     seed : int
     comparisons : tuple of BaselineComparison
@@ -116,6 +119,7 @@ class ConfoundAudit:
     padding: dict[str, int]
     baseline: np.ndarray | None
     baseline_auc: DelongAuc | None
+    capture_only_auc: DelongAuc | None
     n_features: int
     seed: int
     comparisons: tuple[bl.BaselineComparison, ...]
@@ -138,10 +142,13 @@ class ConfoundAudit:
         head = [f"Padding of the model crops: {self.padding_text()}."]
         if self.warning:
             head.insert(0, self.warning)
-        b = self.baseline_auc
-        auc_rows = [] if b is None else [(
-            "trivial baseline (logistic regression)", b.n_pos, b.n_neg, b.auc, b.ci_low,
-            b.ci_high, self.n_features, int(np.unique(self.folds).size), self.seed)]
+        k = int(np.unique(self.folds).size)
+        auc_rows = [(name, b.n_pos, b.n_neg, b.auc, b.ci_low, b.ci_high, n, k, self.seed)
+                    for name, b, n in (
+                        ("trivial baseline (logistic regression)", self.baseline_auc,
+                         self.n_features),
+                        ("capture statistics only", self.capture_only_auc,
+                         len(CAPTURE_STATISTICS))) if b is not None]
         return (
             ResultTable.build("confound_statistics",
                               f"Capture statistics: {self.positive} (target) vs. controls, "
@@ -175,7 +182,6 @@ def _read_crop(ws: Workspace, crop: CropRow, subject: str, study: str) -> np.nda
 
 def _capture_row(crop: CropRow, pixels: np.ndarray) -> tuple[list[float], bool]:
     """The capture statistics of one crop, and whether the transform was recomputed."""
-    nan = float("nan")
     px = int(crop.settings.get("model_crop_px", pixels.shape[1]))
     w, h = crop.image_width, crop.image_height
     recomputed = False
@@ -184,14 +190,10 @@ def _capture_row(crop: CropRow, pixels: np.ndarray) -> tuple[list[float], bool]:
         matrix = geo.estimate_similarity(np.asarray(crop.landmarks, float),
                                          geo.canonical_landmarks(px))
         recomputed = True
-    pad = padding_share(matrix, (w, h), px) if matrix is not None and w and h else nan
-    box = crop.bbox
-    box_share = box[2] * box[3] / (w * h) if box is not None and w and h else nan
-    box_px = float(box[2]) if box is not None else nan
-    conf = float(crop.confidence) if crop.confidence is not None else nan
-    mp = w * h / 1e6 if w and h else nan
-    bright, contrast = luma_statistics(pixels)
-    return [pad, box_share, box_px, conf, mp, bright, contrast], recomputed
+    values = capture_values(matrix=matrix, image_size=(w, h) if w and h else None,
+                            crop_px=px, bbox=crop.bbox, confidence=crop.confidence,
+                            pixels=pixels)
+    return [values[stat.key] for stat in CAPTURE_STATISTICS], recomputed
 
 
 def confound_audit(ws: Workspace, study: str, *, run: str | None = None,
@@ -275,14 +277,30 @@ def confound_audit(ws: Workspace, study: str, *, run: str | None = None,
         x = np.hstack([stats_arr, np.array(feats)])
         seed = protocol.training.seed
         probs, b_auc, vs, warning = _baseline(x, y, folds, seed, audit, idx, protocol)
+        capture_auc = None
+        if probs is not None:
+            only = bl.out_of_fold_logistic(stats_arr, y, folds, seed=seed)
+            capture_auc = _auc(y, only, protocol.statistics.ci_level,
+                               "The capture statistics alone")
     notes = [n for n in notes if n != warning]  # shown on its own, first
     return ConfoundAudit(
         study=st.name, run=audit.run, positive=audit.positive,
         photo_ids=c.photo_ids[idx], subjects=subjects, groups=groups, folds=folds,
         values={s.key: stats_arr[:, j] for j, s in enumerate(CAPTURE_STATISTICS)},
         statistics=comparisons, padding=dict(padding), baseline=probs, baseline_auc=b_auc,
-        n_features=int(x.shape[1]), seed=seed, comparisons=vs, warning=warning,
-        notes=tuple(notes))
+        capture_only_auc=capture_auc, n_features=int(x.shape[1]), seed=seed,
+        comparisons=vs, warning=warning, notes=tuple(notes))
+
+
+def _auc(y: np.ndarray, probs: np.ndarray, level: float, what: str) -> DelongAuc:
+    """DeLong AUC, its zero-variance warning naming ``what``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", WbsdeskWarning)
+        auc = delong_auc(y, probs, ci_level=level)
+    if caught:
+        warnings.warn(f"{what} separates the groups perfectly (AUC {auc.auc:.3g}): its CI "
+                      "is NaN.", WbsdeskWarning, stacklevel=4)
+    return auc
 
 
 def _baseline(x: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int, audit: AuditCases,
@@ -306,12 +324,7 @@ def _baseline(x: np.ndarray, y: np.ndarray, folds: np.ndarray, seed: int, audit:
                       stacklevel=3)
         return None, None, (), None
     level = protocol.statistics.ci_level
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", WbsdeskWarning)
-        b_auc = delong_auc(y, probs, ci_level=level)
-    if caught:
-        warnings.warn(f"The trivial baseline separates the groups perfectly (AUC "
-                      f"{b_auc.auc:.3g}): its CI is NaN.", WbsdeskWarning, stacklevel=3)
+    b_auc = _auc(y, probs, level, "The trivial baseline")
     models = {m.label: m.scores[idx] for m in audit.models}
     vs = bl.compare_with_models(y, probs, models, ci_level=level) if models else ()
     warning = bl.baseline_warning(b_auc.auc, {v.model: v.model_auc for v in vs})
