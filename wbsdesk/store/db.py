@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,9 @@ from wbsdesk.store.repo import Repo
 from wbsdesk.store.runs import RunsRepo
 
 log = logging.getLogger(__name__)
+
+#: Lock file beside the database, held while migrations are applied (never a database file).
+MIGRATE_LOCK = "migrate.lock"
 _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 _open_stores_lock = threading.Lock()  # worker threads open and close stores too
 
@@ -212,10 +217,16 @@ def open_store(path: Path, *, migrate: bool = True) -> Store:
             os.chmod(f, USER_ONLY_FILE)
     store = Store(db, path)
     if migrate and migrations.pending(db):
-        names = [m.name for m in migrations.pending(db)]
-        log.info("applying migrations %s to %s%s", names, path, " (new)" if is_new else "")
-        store.ensure_files_intact()
-        migrations.apply(db)
+        # Two processes opening a new (or older) workspace at once would both apply the
+        # pending migrations ("table studies already exists"): one at a time, and the
+        # second one re-checks what is still pending once it has the lock.
+        with _migration_lock(path.parent):
+            names = [m.name for m in migrations.pending(db)]
+            if names:
+                log.info("applying migrations %s to %s%s", names, path,
+                         " (new)" if is_new else "")
+                store.ensure_files_intact()
+                migrations.apply(db)
     unknown = set(_applied_names(db)) - set(known_names())
     if unknown:
         store.close()
@@ -262,6 +273,61 @@ def open_store_readonly(path: Path) -> Store:
         raise UserError(f"{path}: cannot open the workspace database ({exc})",
                         hint=CHECK_HINT) from exc
     return Store(db, path, read_only=True)
+
+
+@contextmanager
+def _migration_lock(folder: Path, *, timeout_s: float = 60.0) -> Iterator[None]:
+    """An OS lock on ``folder/migrate.lock`` (never a database file), held while migrating.
+
+    Dropped by the operating system when the process ends, so a crash leaves nothing
+    locked. Waits up to ``timeout_s`` for another process's migration.
+    """
+    lock = folder / MIGRATE_LOCK
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, USER_ONLY_FILE)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _try_os_lock(fd):
+            if time.monotonic() > deadline:
+                raise UserError(f"{folder}: another process has been upgrading the workspace "
+                                f"database for {timeout_s:.0f} s", hint=CHECK_HINT)
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            _os_unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_os_lock(fd: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _os_unlock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _applied_names(db: Database) -> list[str]:
