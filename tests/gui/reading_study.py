@@ -19,14 +19,15 @@ LABELS = {"wbs": "Williams-Beuren syndrome", "other_syndrome": "Other genetic sy
 
 
 def protocol_text(*, seconds: float = 0.2, window: float = 0.3, practice: int = 0,
-                  order: str = "per_reader_random") -> str:
-    """A protocol with the paper's groups and short reading times."""
+                  order: str = "per_reader_random", extra: str = "") -> str:
+    """A protocol with the paper's groups and short reading times (``extra``: more
+    ``[reading]`` lines)."""
     labels = ", ".join(f'{k} = "{v}"' for k, v in LABELS.items())
     return (f'name = "tiny"\ntitle = "Tiny reading study"\n'
             f'[groups]\nnames = ["wbs", "other_syndrome", "healthy"]\npositive = "wbs"\n'
             f"labels = {{ {labels} }}\n"
             f"[reading]\nseconds_per_photo = {seconds}\nresponse_window_seconds = {window}\n"
-            f'practice_photos = {practice}\norder = "{order}"\n')
+            f'practice_photos = {practice}\norder = "{order}"\n{extra}')
 
 
 def subject_key(i: int) -> str:

@@ -237,7 +237,7 @@ class ReadingSession:
         """Seconds until the photo must hide (or the response window expires); ``None`` idle."""
         now = self._clock()
         if self.phase == Phase.SHOWING:
-            return self._shown + self.reading.seconds_per_photo - now
+            return self._shown + self._display_seconds() - now
         if self.phase == Phase.HIDDEN:
             return self._hidden + self.reading.response_window_seconds - now
         return None
@@ -246,7 +246,7 @@ class ReadingSession:
         """Share of the current display time (or response window) that has passed, in 0..1."""
         now = self._clock()
         if self.phase == Phase.SHOWING:
-            span, start = self.reading.seconds_per_photo, self._shown
+            span, start = self._display_seconds(), self._shown
         elif self.phase == Phase.HIDDEN:
             span, start = self.reading.response_window_seconds, self._hidden
         else:
@@ -292,10 +292,15 @@ class ReadingSession:
         self._need(Phase.HIDDEN)
         return self._finish(None)
 
-    def _finish(self, rating: int | None) -> ReadRecord:
+    def _display_seconds(self) -> float:
+        """How long the current photo stays on screen."""
+        return self.reading.seconds_per_photo
+
+    def _record(self, rating: int | None, **extra: object) -> ReadRecord:
+        """The current read as a record (``extra``: modality, phase and aid fields)."""
         s = self.current
         assert s is not None
-        rec = ReadRecord(
+        return ReadRecord(
             position=s.position, photo_id=s.photo_id, practice=s.practice, rating=rating,
             binary_read=None if rating is None else self.reading.binary_read(rating),
             shown_mono=self._shown, hidden_mono=self._hidden,
@@ -304,10 +309,24 @@ class ReadingSession:
             answered_at=None if rating is None else self._answered_at,
             display_s=self._hidden - self._shown,
             response_s=None if rating is None else self._answered - self._shown,
-            after_interruption=self._interrupted)
-        self._commit(rec)  # raises: the session stays where it is
+            after_interruption=self._interrupted, **extra)  # type: ignore[arg-type]
+
+    def _store(self, rec: ReadRecord) -> None:
+        """Commit a read (raises: the session stays where it is) and note it."""
+        self._commit(rec)
         self.committed.append(rec)
         self._interrupted = False
+
+    def _finish(self, rating: int | None) -> ReadRecord:
+        rec = self._record(rating)
+        self._store(rec)
+        self._advance()
+        return rec
+
+    def _advance(self) -> None:
+        """Leave the current photo for the next one (or a pause, or the end)."""
+        s = self.current
+        assert s is not None
         self._queue.pop(0)
         self._reset_current()
         nxt = self.upcoming
@@ -320,7 +339,6 @@ class ReadingSession:
         else:
             self.phase = Phase.READY
         self._pause_requested = False
-        return rec
 
     # -- pausing and interruptions ---------------------------------------------------------
     def request_pause(self) -> None:

@@ -40,7 +40,8 @@ def run_script(reader: Any, answers: Sequence[Any], *,
     """Run a reading screen to its end, answering photo ``position`` with ``answers[position]``.
 
     Each answer (``rating`` or ``None``, ``delay`` seconds after the photo appears) is typed
-    as a key press. Pauses (after practice) are continued at once. Returns the summary.
+    as a key press; the aided view of an aided session takes ``aided_rating`` after
+    ``aided_delay``. Pauses (after practice) are continued at once. Returns the summary.
 
     Raises
     ------
@@ -56,22 +57,26 @@ def run_script(reader: Any, answers: Sequence[Any], *,
 
     def on_shown(position: int) -> None:
         a = answers[position]
-        if a.rating is None:
+        aided = getattr(reader.machine, "stage", "blind") == "aided"
+        rating, delay = (a.aided_rating, a.aided_delay) if aided else (a.rating, a.delay)
+        if rating is None or delay is None:
             return
+        stage = getattr(reader.machine, "stage", "blind")
 
         def type_it() -> None:
             cur = reader.machine.current
-            if cur is not None and cur.position == position:
+            if (cur is not None and cur.position == position
+                    and getattr(reader.machine, "stage", "blind") == stage):
                 if on_key is not None:
-                    on_key(position, a.rating)
-                press_key(reader, getattr(Qt.Key, f"Key_{a.rating}"), str(a.rating))
+                    on_key(position, rating)
+                press_key(reader, getattr(Qt.Key, f"Key_{rating}"), str(rating))
 
         timer = QTimer(reader)
         timer.setSingleShot(True)
         timer.setTimerType(Qt.TimerType.PreciseTimer)
         timer.timeout.connect(type_it)
         timer.timeout.connect(timer.deleteLater)
-        timer.start(round(a.delay * 1000))
+        timer.start(round(delay * 1000))
 
     def on_committed(rec: Any) -> None:
         if echo is not None:
@@ -130,7 +135,7 @@ def drive_dry_run(*, workspace: Path, study: str, answers_text: str, answers_sou
         answers = reading.parse_answers(answers_text, scale_size=scale, source=answers_source)
         setup = reading.open_dry_run(ws, study, reader=reader, seconds=seconds,
                                      response_window=response_window, seed=seed,
-                                     answers=len(answers))
+                                     answers=len(answers), script=answers)
         echo(f"session {setup.session_id} by {setup.reader}: {len(setup.done)} of "
              f"{len(setup.plan)} photos already read")
         widget = build_reader_widget(ws, setup)

@@ -104,3 +104,68 @@ def countdown(seconds_left: float) -> str:
 
 
 NO_ANSWER = "No answer recorded for that photo"
+
+
+# ---------------------------------------------------------------------------------------------
+# Aided reading (sequential and crossover designs)
+
+#: The part label of a sequential session's two views.
+BLIND_PART = "First look: on your own"
+AIDED_PART = "Second look: with the model"
+
+
+def aided_instructions(reading: Reading, *, mode: str, shows: tuple[str, ...],
+                       positive_label: str) -> list[str]:
+    """The start page's extra paragraphs of an aided session.
+
+    Parameters
+    ----------
+    reading : Reading
+    mode : {"sequential", "aided", "unaided"}
+    shows : tuple of str
+        The protocol's ``aid`` (``probability``, ``heatmap``).
+    positive_label : str
+        The positive group's display name.
+
+    Examples
+    --------
+    >>> from wbsdesk.core.protocol import Reading
+    >>> aided_instructions(Reading(design="sequential_aided"), mode="sequential",
+    ...                    shows=("probability",), positive_label="WBS")[0][:47]
+    'Each photo is read twice. First on your own, as'
+    """
+    what = []
+    if "probability" in shows:
+        what.append(f"the model's estimate of how likely {positive_label} is (a number from "
+                    "0 to 1 and a bar)")
+    if "heatmap" in shows:
+        what.append("its heatmap of where it looked (H shows and hides it)")
+    aid = " and ".join(what)
+    secs = _seconds(reading.aided_display_seconds)
+    if mode == "sequential":
+        return [f"Each photo is read twice. First on your own, as described above. Your "
+                f"answer is then recorded and locked: it cannot be changed. Then the same "
+                f"photo comes back for {secs} with {aid}, your first answer beside it, and "
+                "you answer again on the same scale, with the same answer time.",
+                "The model can be wrong. Give your own judgement in both answers."]
+    if mode == "aided":
+        return [f"In this session each photo is shown for {secs} with {aid}.",
+                "The model can be wrong. Give your own judgement."]
+    return ["In this session the photos are shown on their own, without the model."]
+
+
+def locked_answer(reading: Reading, rating: int | None) -> str:
+    """The aided view's reminder of the locked first answer."""
+    if rating is None:
+        return "Your first answer (locked):  none recorded"
+    return f"Your first answer (locked):  {rating} · {reading.scale[rating - 1]}"
+
+
+def model_estimate(score: float, positive_label: str) -> str:
+    """The probability as a number: ``Model: 0.91 for Williams-Beuren syndrome``."""
+    return f"Model:  {score:.2f}  for {positive_label}"
+
+
+def heatmap_hint(on: bool) -> str:
+    """What the aided view says about the heatmap key."""
+    return "H: hide the heatmap" if on else "H: show the heatmap"

@@ -109,8 +109,7 @@ class ReaderWidget(QWidget):
         self.setup = setup
         self._on_finish = on_finish
         self._clock = clock
-        self.machine = ReadingSession(setup.plan, setup.reading, commit, done=setup.done,
-                                      resumed=setup.resumed, clock=clock)
+        self.machine = self._make_machine(commit)
         self.summary: dict[str, Any] | None = None
         self._cache: dict[int, tuple[int, QImage]] = {}
         self._requested: set[tuple[int, int]] = set()
@@ -133,6 +132,12 @@ class ReaderWidget(QWidget):
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._show_start_page()
+
+    def _make_machine(self, commit: Callable[[ReadRecord], Any]) -> ReadingSession:
+        """The session's state machine (an aided screen makes an aided one)."""
+        s = self.setup
+        return ReadingSession(s.plan, s.reading, commit, done=s.done, resumed=s.resumed,
+                              clock=self._clock)
 
     # -- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -255,17 +260,20 @@ class ReaderWidget(QWidget):
         QTimer.singleShot(0, self, self._preload_first)  # once the layouts have settled
 
     def _show_start_page(self) -> None:
-        r = self.setup.reading
         m = self.machine
         if m.phase == Phase.FINISHED:
             self._finish()
             return
-        left = m.peek(len(m.plan))
-        lines = reader_text.instructions(
-            r, scored_left=sum(not s.practice for s in left),
-            practice_left=sum(s.practice for s in left), resumed=self.setup.resumed)
+        lines = self._instructions()
         title = "Welcome back" if self.setup.resumed else "Reading session"
         self._message(title, "\n\n".join(lines), "Start  (Space)", "start")
+
+    def _instructions(self) -> list[str]:
+        """The start page's paragraphs."""
+        left = self.machine.peek(len(self.machine.plan))
+        return reader_text.instructions(
+            self.setup.reading, scored_left=sum(not s.practice for s in left),
+            practice_left=sum(s.practice for s in left), resumed=self.setup.resumed)
 
     def _on_message_button(self) -> None:
         action = self._message_action
@@ -544,18 +552,23 @@ def build_reader_widget(ws: Any, setup: SessionSetup, *,
     """
     from wbsdesk.services import reading as reading_service
 
+    cls: type[ReaderWidget] = ReaderWidget
+    if setup.mode is not None:  # a session of an aided design
+        from wbsdesk.gui.reader_aided import AidedReaderWidget
+
+        cls = AidedReaderWidget
     if setup.session_id is not None:
         sid = setup.session_id
-        return ReaderWidget(setup, lambda rec: reading_service.record_read(ws, sid, rec),
-                            lambda: reading_service.finish_session(ws, sid), clock=clock,
-                            parent=parent)
+        return cls(setup, lambda rec: reading_service.record_read(ws, sid, rec),
+                   lambda: reading_service.finish_session(ws, sid), clock=clock, parent=parent)
     holder: list[ReaderWidget] = []
 
     def preview_summary() -> dict[str, Any]:
         reads = [r.to_row() for r in holder[0].machine.committed]
-        return {"session": None, "photos_read": sum(not r["practice"] for r in reads),
+        return {"session": None, "photos_read": sum(not r["practice"] and r["phase"] == 1
+                                                    for r in reads),
                 "seconds": reading_service.active_seconds(reads)}
 
-    widget = ReaderWidget(setup, lambda rec: None, preview_summary, clock=clock, parent=parent)
+    widget = cls(setup, lambda rec: None, preview_summary, clock=clock, parent=parent)
     holder.append(widget)
     return widget

@@ -113,6 +113,12 @@ class SessionSetup:
     positions already committed. ``session_id`` is ``None`` for a preview (nothing stored).
     ``lock`` is the session's OS lock, held by this process until :meth:`release` (a
     preview has none).
+
+    Aided designs (:mod:`wbsdesk.services.reading_aided`) set ``mode`` (``sequential``,
+    ``aided`` or ``unaided``, ``None`` for a blind session), the ``read_phase`` of a
+    crossover session's reads, ``aid`` (an :class:`~wbsdesk.services.reading_aided.AidView`)
+    and ``locked``: positions whose blind read is committed and locked but whose aided
+    re-read is not, with that rating.
     """
 
     session_id: int | None
@@ -126,6 +132,11 @@ class SessionSetup:
     resumed: bool = False
     interruptions: int = 0
     lock: SessionLock | None = field(default=None, compare=False, repr=False)
+    design: str = "blind"
+    mode: str | None = None
+    read_phase: int = 1
+    aid: Any = None
+    locked: dict[int, int | None] = field(default_factory=dict)
 
     @property
     def preview(self) -> bool:
@@ -245,6 +256,12 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
 def _open_locked(ws: Workspace, study: Study, reader: ReaderRow, lock: SessionLock, *,
                  seed: int | None, reading: Reading | None) -> SessionSetup:
     require_faces_ok(ws, study.name, purpose="reading")
+    held = ws.store.sessions_of(reader.id, study.id)
+    design = held[0].design if held else (reading or study.protocol.reading).design
+    if design != "blind":  # a sequential or crossover design: aided reading
+        from wbsdesk.services.reading_aided import open_aided
+
+        return open_aided(ws, study, reader, lock, held=held, seed=seed, reading=reading)
     row = ws.store.session_of(reader.id, study.id)
     if row is not None:
         if row.status == "finished":
@@ -290,7 +307,9 @@ def finish_session(ws: Workspace, session_id: int) -> dict[str, Any]:
     row = ws.store.session(session_id)
     if row is None:
         raise UserError(f"no session {session_id}")
-    if len(ws.store.read_positions(session_id)) < len(row.photo_order):
+    from wbsdesk.services.reading_aided import complete_positions
+
+    if len(complete_positions(ws, row)) < len(row.photo_order):
         raise UserError(f"session {session_id} still has unread photos")
     with ws.store.atomic():
         ws.store.finish_session(session_id)
@@ -313,8 +332,13 @@ def session_summary(ws: Workspace, session_id: int) -> dict[str, Any]:
     row = ws.store.session(session_id)
     if row is None:
         raise UserError(f"no session {session_id}")
+    from wbsdesk.services.reading_aided import complete_positions
+
     reads = ws.store.reads(session_id)
-    return {"session": session_id, "photos_read": sum(not r["practice"] for r in reads),
+    complete = complete_positions(ws, row)
+    return {"session": session_id,
+            "photos_read": sum(not p for i, (_, p) in enumerate(row.photo_order)
+                               if i in complete),
             "photos_total": sum(not p for _, p in row.photo_order),
             "practice_read": sum(r["practice"] for r in reads),
             "seconds": round(active_seconds(reads), 1), "interruptions": row.interruptions,
@@ -354,7 +378,8 @@ def study_sessions(ws: Workspace, study_name: str) -> list[dict[str, Any]]:
                     "total": sum(not practice for _, practice in s.photo_order),
                     "practice": sum(practice for _, practice in s.photo_order),
                     "interruptions": s.interruptions, "order_seed": s.order_seed,
-                    "started_at": s.started_at, "finished_at": s.finished_at})
+                    "started_at": s.started_at, "finished_at": s.finished_at,
+                    "design": s.design, "modality": s.modality, "period": s.period})
     return out
 
 
@@ -410,22 +435,51 @@ def reads_csv(rows: Sequence[dict[str, Any]]) -> str:
 
 @dataclass(frozen=True)
 class ScriptedAnswer:
-    """One line of a dry-run answers file: a rating (``None``: no answer) after ``delay`` s."""
+    """One line of a dry-run answers file: a rating (``None``: no answer) after ``delay`` s.
+
+    ``aided_rating`` and ``aided_delay`` answer the photo's aided view (``aided_delay`` is
+    ``None`` when the line has no second pair).
+    """
 
     rating: int | None
     delay: float
+    aided_rating: int | None = None
+    aided_delay: float | None = None
+    line: int = field(default=0, repr=False, compare=False)
+
+
+def _scripted(words: list[str], bad: str, scale_size: int) -> tuple[int | None, float]:
+    rating: int | None = None
+    if words[0] not in ("-", "none"):
+        try:
+            rating = int(words[0])
+        except ValueError:
+            raise UserError(bad + f"rating {words[0]!r} is not a number or '-'") from None
+        if not 1 <= rating <= scale_size:
+            raise UserError(bad + f"rating must be 1..{scale_size} or '-', got {rating}")
+    try:
+        delay = float(words[1])
+    except ValueError:
+        raise UserError(bad + f"delay {words[1]!r} is not a number of seconds") from None
+    if not 0 <= delay <= 3600:
+        raise UserError(bad + f"delay must be 0..3600 s, got {delay}")
+    return rating, delay
 
 
 def parse_answers(text: str, *, scale_size: int, source: str = "answers") -> list[ScriptedAnswer]:
     """Parse a dry-run answers file: one line per photo, ``RATING DELAY``.
 
     ``RATING`` is 1..``scale_size`` or ``-`` for no answer; ``DELAY`` is seconds after the
-    photo appears. Blank lines and ``#`` comments are skipped.
+    photo appears. An aided study's lines add ``AIDED_RATING AIDED_DELAY`` for the photo's
+    aided view (seconds after it appears). Blank lines and ``#`` comments are skipped.
 
     Examples
     --------
     >>> parse_answers("4 1.5\\n- 0  # no answer\\n", scale_size=5)
-    [ScriptedAnswer(rating=4, delay=1.5), ScriptedAnswer(rating=None, delay=0.0)]
+    [ScriptedAnswer(rating=4, delay=1.5, aided_rating=None, aided_delay=None), \
+ScriptedAnswer(rating=None, delay=0.0, aided_rating=None, aided_delay=None)]
+    >>> parse_answers("2 1.0 4 2.5", scale_size=5)[0].aided_rating
+    4
     """
     out = []
     for n, raw in enumerate(text.splitlines(), start=1):
@@ -433,23 +487,14 @@ def parse_answers(text: str, *, scale_size: int, source: str = "answers") -> lis
         if not line:
             continue
         bad = f"{source}, line {n}: "
-        if len(line) != 2:
-            raise UserError(bad + f"expected 'RATING DELAY', got {raw.strip()!r}")
-        rating: int | None = None
-        if line[0] not in ("-", "none"):
-            try:
-                rating = int(line[0])
-            except ValueError:
-                raise UserError(bad + f"rating {line[0]!r} is not a number or '-'") from None
-            if not 1 <= rating <= scale_size:
-                raise UserError(bad + f"rating must be 1..{scale_size} or '-', got {rating}")
-        try:
-            delay = float(line[1])
-        except ValueError:
-            raise UserError(bad + f"delay {line[1]!r} is not a number of seconds") from None
-        if not 0 <= delay <= 3600:
-            raise UserError(bad + f"delay must be 0..3600 s, got {delay}")
-        out.append(ScriptedAnswer(rating, delay))
+        if len(line) not in (2, 4):
+            raise UserError(bad + "expected 'RATING DELAY' (or, for an aided study, 'RATING "
+                            f"DELAY AIDED_RATING AIDED_DELAY'), got {raw.strip()!r}")
+        rating, delay = _scripted(line[:2], bad, scale_size)
+        aided: tuple[int | None, float | None] = (None, None)
+        if len(line) == 4:
+            aided = _scripted(line[2:], bad + "aided ", scale_size)
+        out.append(ScriptedAnswer(rating, delay, *aided, line=n))
     if not out:
         raise UserError(f"{source}: no answers found")
     return out
@@ -457,7 +502,8 @@ def parse_answers(text: str, *, scale_size: int, source: str = "answers") -> lis
 
 def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
                  seconds: float | None = None, response_window: float | None = None,
-                 seed: int | None = None, answers: int | None = None) -> SessionSetup:
+                 seed: int | None = None, answers: int | None = None,
+                 script: Sequence[ScriptedAnswer] | None = None) -> SessionSetup:
     """Start (or resume) a rehearsal session under a reader flagged ``dry_run``.
 
     Parameters
@@ -472,6 +518,9 @@ def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
     answers : int, keyword-only
         How many scripted answers there are; fewer than the session's photos (practice
         included) is refused before anything is written.
+    script : sequence of ScriptedAnswer, keyword-only
+        The answers themselves: in an aided session, a line without the aided answer for a
+        photo that is read aided is refused before anything is written.
     """
     study = load_study(ws, study_name)
     if answers is not None:
@@ -484,6 +533,10 @@ def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
         if answers < shown:
             raise UserError(f"the answers file has {answers} answers, but the session shows "
                             f"{shown} photos (practice included)")
+    if script is not None:
+        from wbsdesk.services.reading_aided import check_script
+
+        check_script(ws, study, reader, script)
     if reader is None:
         taken = {r.name for r in ws.store.readers()}
         reader = next(f"dry-run-{i}" for i in range(1, len(taken) + 2)
