@@ -533,10 +533,9 @@ def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
         if answers < shown:
             raise UserError(f"the answers file has {answers} answers, but the session shows "
                             f"{shown} photos (practice included)")
-    if script is not None:
-        from wbsdesk.services.reading_aided import check_script
+    from wbsdesk.services.reading_aided import check_dry_run
 
-        check_script(ws, study, reader, script)
+    check_dry_run(ws, study, reader, script)  # an aided design's refusals, before any write
     if reader is None:
         taken = {r.name for r in ws.store.readers()}
         reader = next(f"dry-run-{i}" for i in range(1, len(taken) + 2)

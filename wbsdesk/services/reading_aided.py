@@ -191,6 +191,16 @@ def washout_ends(first: SessionRow) -> datetime:
     return datetime.fromisoformat(first.finished_at) + timedelta(days=days)
 
 
+def _check_washout(reader: str, study: Study, first: SessionRow) -> None:
+    ends = washout_ends(first)
+    if utc_now() < ends:
+        raise UserError(f"{reader}'s second session on {study.name!r} cannot start before "
+                        f"{ends.date().isoformat()} {ends.astimezone(UTC).strftime('%H:%M')} "
+                        f"UTC: the crossover washout runs until then from the end of the "
+                        f"first session ({(first.finished_at or '?')[:10]})",
+                        hint="start it on or after that date; nothing was written")
+
+
 def open_aided(ws: Workspace, study: Study, reader: ReaderRow, lock: SessionLock, *,
                held: Sequence[SessionRow], seed: int | None,
                reading: Reading | None) -> SessionSetup:
@@ -226,14 +236,7 @@ def open_aided(ws: Workspace, study: Study, reader: ReaderRow, lock: SessionLock
         return _start(ws, study, reader, lock, protocol=protocol, seed=order_seed,
                       modality=_first_modality(ws, study), period=1, aid=aid)
     first = held[0]
-    ends = washout_ends(first)
-    if utc_now() < ends:
-        raise UserError(f"{reader.name}'s second session on {study.name!r} cannot start "
-                        f"before {ends.date().isoformat()} "
-                        f"({ends.astimezone(UTC).strftime('%H:%M')} UTC): the washout of "
-                        f"the crossover design lasts until then after the first session "
-                        f"ended on {first.finished_at[:10] if first.finished_at else '?'}",
-                        hint="start it on or after that date")
+    _check_washout(reader.name, study, first)
     first_protocol = protocol_from_dict(json.loads(first.protocol_json),
                                         source=f"session {first.id}")
     assert first.aid_set_id is not None
@@ -270,18 +273,21 @@ def preview_aided_setup(ws: Workspace, study_name: str, *, seed: int = 0,
 
 
 
-def check_script(ws: Workspace, study: Study, reader_name: str | None,
-                 script: Sequence[ScriptedAnswer]) -> None:
-    """Refuse a dry-run script whose lines lack an aided answer the session will need.
+def check_dry_run(ws: Workspace, study: Study, reader_name: str | None,
+                  script: Sequence[ScriptedAnswer] | None) -> None:
+    """Refuse, before anything is written, a dry run that its aided session would refuse.
 
     The session is the reader's open one, else the one :func:`open_aided` would start (a
-    sequential session; the counterbalanced or the other crossover period). Line ``i``
-    answers position ``i``, practice first; practice photos are read blind only.
+    sequential session; the counterbalanced or the other crossover period): it needs a
+    prepared aid covering every photo, the crossover washout must be over, and every line
+    of ``script`` for a photo read aided needs ``AIDED_RATING AIDED_DELAY`` (line ``i``
+    answers position ``i``, practice first; practice photos are read blind only).
 
     Raises
     ------
     UserError
-        Naming the lines without ``AIDED_RATING AIDED_DELAY``.
+        Naming the problem (no aid, photos without a score, the washout's end, or the lines
+        without an aided answer).
     """
     row = ws.store.reader(reader_name) if reader_name else None
     held = ws.store.sessions_of(row.id, study.id) if row else []
@@ -294,12 +300,17 @@ def check_script(ws: Workspace, study: Study, reader_name: str | None,
         modality = open_rows[0].modality
         n_practice = sum(p for _, p in open_rows[0].photo_order)
     else:
+        ids = _reading_photo_ids(ws, study)
         if not held:
+            require_aid(ws, study, reading, ids)
             modality = "both" if design == "sequential_aided" else _first_modality(ws, study)
-        else:
+        elif design == "crossover_aided" and len(held) == 1:
+            _check_washout(reader_name or "?", study, held[0])
             modality = "aided" if held[0].modality == "unaided" else "unaided"
+        else:
+            return  # finished: open_session says so before writing
         n_practice = min(reading.practice_photos, len(_practice_ids(ws, study)))
-    if modality == "unaided":
+    if modality == "unaided" or script is None:
         return
     lacking = [a.line for a in script[n_practice:] if a.aided_delay is None]
     if lacking:
