@@ -61,3 +61,38 @@ def test_aid_prepare_and_a_sequential_dry_run_with_aided_answers(tmp_path, qapp)
             assert float(r["aid_score"]) == score_of(int(r["photo_id"]))
             # aided_seconds follows --seconds when the protocol does not set it
             assert abs(float(r["display_s"]) - 0.15) < 0.06
+
+
+def test_aid_compare_prints_writes_and_exports_both_modalities(tmp_path):
+    from wbsdesk.services import reading
+    from wbsdesk.services.reports import read_imrmc
+    from wbsdesk.services.simulated_aided import add_simulated_aided_reads
+    from wbsdesk.services.workspace import open_workspace
+
+    w = tmp_path / "ws"
+    with open_workspace(w) as ws:
+        make_aided_study(ws, tmp_path, n=30)
+        reading.add_simulated_readers(ws, "tiny", seed=2)
+        add_simulated_aided_reads(ws, "tiny", seed=2)
+    res = run(w, "aid", "compare", "tiny", ok=False)
+    assert res.exit_code == 1 and "needs at least 2 readers" in res.output
+    assert "--include-simulated" in res.output
+    out = tmp_path / "report"
+    data = json.loads(run(w, "aid", "compare", "tiny", "--include-simulated", "--json",
+                          "--out", str(out)).stdout)
+    assert data["designs"] == ["sequential_aided"] and data["simulated"] is True
+    assert [t["measure"] for t in data["tests"]] == ["AUC", "Sensitivity", "Specificity"]
+    assert len(data["readers"]) == 4 and isinstance(data["harmed"], list)
+    assert data["aid"]["runs"] == ["run1"]
+    text = run(w, "aid", "compare", "tiny", "--include-simulated").output
+    assert "Design: sequential" in text and "Harmed readers:" in text
+    assert "Aid: run run1, model ensemble" in text and "Readers: 4 (SIMULATED)" in text
+    parsed = read_imrmc((out / "readers_aided.imrmc").read_text())
+    assert (parsed["NR"], parsed["NM"], parsed["N0"] + parsed["N1"]) == (4, 2, data["n_cases"])
+    assert {k[2] for k in parsed["scores"]} == {"1", "2"}
+    assert len(parsed["scores"]) == 2 * 4 * data["n_cases"]
+    html = (out / "aided.html").read_text()
+    assert "Aided vs unaided" in html and "<svg" in html and "SIMULATED" in html
+    rows = list(csv.DictReader(io.StringIO((out / "aided_modalities.csv").read_text())))
+    assert rows[0]["Measure"] == "AUC"
+    assert float(rows[0]["Aided - unaided"]) == data["tests"][0]["difference"]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
-from wbsdesk.cli.base import Ctx, cli, emit, json_option
+from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
 from wbsdesk.cli.face_commands import cancel_on_ctrl_c
 from wbsdesk.core.jobs import Progress
 from wbsdesk.services import aid as aid_service
@@ -69,3 +70,48 @@ def aid_show(obj: Ctx, name: str, as_json: bool) -> None:
                    f"prepared {a.created_at}.")
 
     emit(data, as_json, render)
+
+
+@aid.command("compare")
+@click.argument("name")
+@click.option("--include-simulated", is_flag=True,
+              help="Take simulated (demo) readers too; they are flagged everywhere.")
+@click.option("--include-dry-run", is_flag=True, help="Take dry-run readers too.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the section's CSV tables, iMRMC files and aided.html here.")
+@json_option
+@click.pass_obj
+def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: bool,
+                out: Path | None, as_json: bool) -> None:
+    """Unaided vs aided reads of study NAME: reader-averaged AUC, sensitivity and specificity
+    per modality (OR/Hillis RRRC), each reader's change (DeLong), harmed readers, changed
+    reads by the model's call (automation bias) and time per read."""
+    from wbsdesk.services.analysis_aided import build_aided_comparison
+    from wbsdesk.services.report_aided import aided_header, aided_tables, write_aided_report
+
+    with obj.open() as ws:
+        comp = build_aided_comparison(ws, name, include_simulated=include_simulated,
+                                      include_dry_run=include_dry_run)
+    files = write_aided_report(comp, out) if out is not None else []
+    data = comp.to_dict()
+    if files:
+        data["files"] = [str(f) for f in files]
+
+    def render() -> None:
+        for label, text in aided_header(comp):
+            click.echo(f"{label}: {text}")
+        for title, rows in aided_tables(comp).items():
+            click.echo(f"\n{title.replace('_', ' ').capitalize()}")
+            table(list(rows[0]), [[_cell(v) for v in r.values()] for r in rows])
+        for note in comp.notes:
+            click.echo(f"Note: {note}")
+        for f in files:
+            click.echo(f"wrote {f}")
+
+    emit(data, as_json, render)
+
+
+def _cell(v: object) -> object:
+    if isinstance(v, float):
+        return "n/a" if v != v else f"{v:.3f}"
+    return v

@@ -141,6 +141,15 @@ class ReadingRepo:
                                " ORDER BY id", [study_id]).fetchall()
         return [_session(r) for r in rows]
 
+    def set_session_design(self, session_id: int, *, design: str, modality: str,
+                           aid_set_id: int | None, protocol_json: str) -> None:
+        """Change a session's design and stored protocol (the demo turns its simulated
+        blind sessions into sequential ones when it adds their aided re-reads; the reads
+        stay as they are)."""
+        self.db.execute("UPDATE sessions SET design = ?, modality = ?, aid_set_id = ?,"
+                        " protocol_json = ? WHERE id = ?",
+                        [design, modality, aid_set_id, protocol_json, session_id])
+
     def add_interruption(self, session_id: int) -> None:
         """Count one interruption (a close, crash or kill before the session finished)."""
         self.db.execute("UPDATE sessions SET interruptions = interruptions + 1 WHERE id = ?",
