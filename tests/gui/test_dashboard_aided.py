@@ -1,0 +1,40 @@
+"""The dashboard's "Aided vs unaided" tab, on simulated aided reads."""
+
+from __future__ import annotations
+
+from tests.gui.aided_study import make_aided_study
+from wbsdesk.gui.dashboard_aided import AidedTabWidget, has_aided_sessions
+from wbsdesk.services import reading
+from wbsdesk.services.analysis_aided import build_aided_comparison
+from wbsdesk.services.simulated_aided import add_simulated_aided_reads
+
+
+def test_the_tab_shows_design_aid_harmed_readers_slopes_and_tables(ws, tmp_path, qtbot):
+    make_aided_study(ws, tmp_path, n=30)
+    assert not has_aided_sessions(ws, "tiny")
+    reading.add_simulated_readers(ws, "tiny", seed=3)
+    add_simulated_aided_reads(ws, "tiny", seed=3)
+    assert has_aided_sessions(ws, "tiny")
+    tab = AidedTabWidget(ws)
+    qtbot.addWidget(tab)
+    tab.show_study("tiny", include_simulated=False)
+    tab.wait_until_ready()
+    assert tab.comparison is None and "needs at least 2 readers" in tab.header.text()
+    tab.show_study("tiny", include_simulated=True)
+    tab.wait_until_ready()
+    comp = tab.comparison
+    ref = build_aided_comparison(ws, "tiny", include_simulated=True)
+    assert [t.difference for t in comp.tests] == [t.difference for t in ref.tests]
+    text = tab.header.text()
+    assert "SIMULATED readers" in text and "Design:" in text and "sequential" in text
+    assert "Washout:" in text and "Aid:</b> run run1, model ensemble" in text
+    assert f"Harmed readers:</b> {', '.join(comp.harmed) or 'none'}" in text
+    assert [name for name, *_ in tab.plot.lines] == [r.reader for r in comp.readers]
+    assert [h for *_, h in tab.plot.lines] == [r.harmed for r in comp.readers]
+    m = tab.sub["aided_modalities"]
+    assert m.rowCount() == 3 and m.item(0, 0).text() == "AUC"
+    col = [m.horizontalHeaderItem(j).text() for j in range(m.columnCount())].index(
+        "Aided - unaided")
+    assert m.item(0, col).text() == f"{comp.tests[0].difference:.3f}"
+    assert tab.sub["aided_readers"].rowCount() == 4
+    assert tab.sub["aided_timing"].item(1, 0).text() == "aided"
