@@ -96,3 +96,22 @@ def test_aid_compare_prints_writes_and_exports_both_modalities(tmp_path):
     rows = list(csv.DictReader(io.StringIO((out / "aided_modalities.csv").read_text())))
     assert rows[0]["Measure"] == "AUC"
     assert float(rows[0]["Aided - unaided"]) == data["tests"][0]["difference"]
+
+
+def test_the_report_of_an_aided_study_carries_the_aided_section(tmp_path):
+    from wbsdesk.services import reading
+    from wbsdesk.services.simulated_aided import add_simulated_aided_reads
+    from wbsdesk.services.workspace import open_workspace
+
+    w = tmp_path / "ws"
+    with open_workspace(w) as ws:
+        make_aided_study(ws, tmp_path, n=30)
+        reading.add_simulated_readers(ws, "tiny", seed=4)
+        add_simulated_aided_reads(ws, "tiny", seed=4)
+    out = tmp_path / "rep"
+    data = json.loads(run(w, "report", "tiny", "--include-simulated", "--out", str(out),
+                          "--json").stdout)
+    assert "readers_aided.imrmc" in " ".join(data["aided"]["files"])
+    page = (out / "report.html").read_text()
+    assert "Aided vs unaided" in page and "Harmed readers" in page
+    assert (out / "aided_modalities.csv").is_file()

@@ -38,3 +38,27 @@ def test_the_tab_shows_design_aid_harmed_readers_slopes_and_tables(ws, tmp_path,
     assert m.item(0, col).text() == f"{comp.tests[0].difference:.3f}"
     assert tab.sub["aided_readers"].rowCount() == 4
     assert tab.sub["aided_timing"].item(1, 0).text() == "aided"
+
+
+def test_the_dashboard_adds_the_tab_for_an_aided_study_and_its_report_has_the_section(
+        ws, tmp_path, qtbot):
+    from wbsdesk.gui.dashboard import DashboardWidget
+    from wbsdesk.gui.dashboard_aided import AIDED_TAB
+
+    make_aided_study(ws, tmp_path, n=30)
+    reading.add_simulated_readers(ws, "tiny", seed=3)
+    add_simulated_aided_reads(ws, "tiny", seed=3)
+    d = DashboardWidget(ws, "tiny")
+    qtbot.addWidget(d)
+    d.sim_box.setChecked(True)
+    with qtbot.waitSignal(d.comparison_ready, timeout=60_000):
+        d.activate()
+    names = [d.tabs.tabText(i) for i in range(d.tabs.count())]
+    assert names[-1] == AIDED_TAB
+    d.tabs.setCurrentIndex(len(names) - 1)
+    d.aided.wait_until_ready()
+    assert d.aided.comparison is not None and d.aided.comparison.simulated
+    assert AIDED_TAB in d.table_note.text()
+    files = d.export_report(tmp_path / "rep")
+    assert "Aided vs unaided" in (files.out_dir / "report.html").read_text()
+    d.shutdown()

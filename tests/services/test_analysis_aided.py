@@ -116,3 +116,23 @@ def test_changed_reads_are_counted_by_the_models_call(aided_ws):
     assert set(data["harmed"]) == set(comp.harmed)
     times = {p.modality: p for p in comp.timing}
     assert times["aided"].reads == times["unaided"].reads == 120
+
+
+def test_the_report_gets_the_aided_section_only_for_an_aided_study(aided_ws, tmp_path):
+    from wbsdesk.services.report_aided import add_aided_section
+
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.html").write_text("<html><body><h1>Report</h1></body></html>")
+    refused = add_aided_section(aided_ws, "tiny", out)  # simulated readers left out
+    assert "needs at least 2 readers" in refused["error"]
+    assert "Cannot compare" in (out / "report.html").read_text()
+    (out / "report.html").write_text("<html><body><h1>Report</h1></body></html>")
+    got = add_aided_section(aided_ws, "tiny", out, include_simulated=True)
+    page = (out / "report.html").read_text()
+    assert page.index("<h1>Report</h1>") < page.index("Aided vs unaided") < page.index(
+        "</body>")
+    assert "Harmed readers" in page and "Washout" in page and "run1" in page
+    assert {p.split("/")[-1] for p in got["files"]} >= {"aided_modalities.csv",
+                                                        "readers_aided.imrmc", "aided.html"}
+    assert add_aided_section(aided_ws, "nope", out) is None

@@ -82,6 +82,10 @@ def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, contr
                 click.secho(f"Warning: {text}", fg="yellow", err=True)
         renderer = _renderer_factory[0]() if _renderer_factory else None
         files = write_report(comp, out_dir or default_report_dir(ws, comp), renderer=renderer)
+        from wbsdesk.services.report_aided import add_aided_section  # aided studies only
+
+        aided = add_aided_section(ws, name, files.out_dir, include_simulated=include_simulated,
+                                  include_dry_run=include_dry_run)
     left_out = comp.counts["readers_left_out"]
     if not comp.readers:
         sims = left_out.get("simulated", [])
@@ -96,6 +100,7 @@ def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, contr
             "simulated_included": comp.simulated_included, **files.to_dict(),
             "readers": [{"name": r.name, "kind": r.kind} for r in comp.readers],
             "readers_left_out": left_out, "exclusions": list(comp.exclusions),
+            "aided": aided,
             "warnings": list(comp.notes), "tables": comp.to_tables()}
 
     def render() -> None:

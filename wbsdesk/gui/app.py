@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wbsdesk.gui.aided_views import AIDED_VIEWS
 from wbsdesk.gui.wizard_views import WIZARD_VIEWS
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ VIEWS: dict[str, Callable[[Any, str], Any]] = {
     "training": _view_training,
     "screening": _view_screening,
     **WIZARD_VIEWS,
+    **AIDED_VIEWS,
 }
 
 

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
+from wbsdesk.gui.dashboard_aided import AIDED_TAB, AidedTabWidget, has_aided_sessions
 from wbsdesk.gui.dashboard_notes import NotesLabel
 from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
 from wbsdesk.gui.dashboard_triage import TriageWidget
@@ -174,6 +175,7 @@ class DashboardWidget(QWidget):
         self.roc = RocPlotWidget()
         self.tabs = QTabWidget()
         self.triage = TriageWidget(ws.root)
+        self.aided = AidedTabWidget(ws)  # shown for a study with aided reads
         self.triage_cache: dict[DashboardInputs, list[dict[str, Any]]] = {}
         self.table_note = QLabel()
         self.table_note.setWordWrap(True)
@@ -349,6 +351,7 @@ class DashboardWidget(QWidget):
             self.job.cancel()
             self.job.wait()
         self.triage.shutdown()
+        self.aided.shutdown()
 
     # -- showing ---------------------------------------------------------------------------
     def _set_results_enabled(self, on: bool) -> None:
@@ -391,6 +394,9 @@ class DashboardWidget(QWidget):
         for spec in self._specs:
             self.tabs.addTab(make_table(spec), spec.tab)
         self._show_triage(key, comp)
+        if has_aided_sessions(self._ws, comp.study):
+            self.aided.show_study(comp.study, include_simulated=key.include_simulated)
+            self.tabs.addTab(self.aided, AIDED_TAB)
         self.tabs.setCurrentIndex(max(current, 0))
         self._on_tab_changed(self.tabs.currentIndex())
         self.comparison_ready.emit(comp)
@@ -409,6 +415,9 @@ class DashboardWidget(QWidget):
             self.table_note.setText(f"<b>{specs[index].title}.</b> {specs[index].note}")
         elif index >= 0 and self.tabs.widget(index) is self.triage:
             self.table_note.setText(f"<b>{TRIAGE_TAB}.</b> {TRIAGE_NOTE}")
+        elif index >= 0 and self.tabs.widget(index) is self.aided:
+            self.table_note.setText(f"<b>{AIDED_TAB}.</b> The readers' unaided (blind) and "
+                                    "aided reads of the study's aided sessions.")
 
     def table(self, tab: str) -> Any:
         """The table widget of the tab called ``tab`` (e.g. ``"Table 4 · models"``)."""
@@ -434,6 +443,10 @@ class DashboardWidget(QWidget):
         if self.comparison is None:
             raise UserError("nothing to export yet")
         files = write_report(self.comparison, Path(out_dir), renderer=QtReportRenderer())
+        from wbsdesk.services.report_aided import add_aided_section  # aided studies only
+
+        add_aided_section(self._ws, self.comparison.study, files.out_dir,
+                          include_simulated=self.comparison.simulated_included)
         self.export_status.setText(f"Report written to {files.out_dir}")
         return files
 

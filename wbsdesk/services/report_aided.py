@@ -229,3 +229,43 @@ def _csv_cell(v: Any) -> Any:
     if isinstance(v, float):
         return "NaN" if math.isnan(v) else repr(v)
     return v
+
+
+def add_aided_section(ws: Any, study: str, out_dir: Path, *, include_simulated: bool = False,
+                      include_dry_run: bool = False) -> dict[str, Any] | None:
+    """Add the "Aided vs unaided" section to a report folder when the study has aided reads.
+
+    Writes :func:`write_aided_report`'s files into ``out_dir`` and inserts the section into
+    its ``report.html`` (the PDF does not carry it). A comparison that cannot be made (e.g.
+    fewer than 2 readers with both modalities) puts its reason in the section instead.
+
+    Returns
+    -------
+    dict or None
+        ``None`` without aided sessions; else ``{"files": [...], "harmed": [...]}`` or
+        ``{"error": message}``.
+    """
+    from wbsdesk.errors import UserError
+    from wbsdesk.services.analysis_aided import build_aided_comparison
+
+    row = ws.store.study(study)
+    if row is None or not any(s.design != "blind" for s in ws.store.sessions(row.id)):
+        return None
+    try:
+        comp = build_aided_comparison(ws, study, include_simulated=include_simulated,
+                                      include_dry_run=include_dry_run)
+    except UserError as exc:
+        section = ("<section id=\"aided\"><h2>Aided vs unaided</h2><p>Cannot compare: "
+                   f"{html.escape(exc.message)}</p></section>")
+        out: dict[str, Any] = {"error": exc.message}
+    else:
+        files = write_aided_report(comp, out_dir)
+        section = aided_section_html(comp)
+        out = {"files": [str(f) for f in files], "harmed": list(comp.harmed)}
+    page = Path(out_dir) / "report.html"
+    if page.is_file():
+        text = page.read_text(encoding="utf-8")
+        at = text.rfind("</body>")
+        text = text + section if at < 0 else text[:at] + section + text[at:]
+        page.write_text(text, encoding="utf-8")
+    return out
