@@ -8,13 +8,14 @@ photos unanswered). Then times, in this process:
 
 - ``compute``: :func:`wbsdesk.services.analysis.build_comparison` (store queries, Table 1,
   3, 4 and 5, the ensemble, ROC curves and fold bands, DeLong CIs and every DeLong test,
-  2000-resample bootstrap CIs of 10 AUCs, the MRMC analyses) plus ``to_tables()``;
+  2000-resample bootstrap CIs of 10 AUCs, the MRMC analyses) plus laying out every table
+  (:func:`wbsdesk.services.result_tables.comparison_tables`);
   the first call ("cold", which also fills the bootstrap's resample cache) and the median
   of ``--repeats`` further calls;
-- ``files``: :func:`wbsdesk.services.reports.write_report` without a renderer (9 CSVs, the
-  iMRMC file and its maps, the HTML);
-- ``render``: the figure (PNG + SVG) and the PDF with the Qt renderer, offscreen (skip with
-  ``--no-render``).
+- ``files``: :func:`wbsdesk.services.reports.write_report` without a renderer (10 CSVs, the
+  iMRMC file and its maps, the HTML and the reportlab PDF);
+- ``render``: the figure (PNG + SVG) with the Qt renderer, offscreen, and the PDF that
+  embeds it (skip with ``--no-render``).
 
 The goal (<= 3 s) is for ``compute`` + ``files`` of the cold call. Prints ONE JSON line.
 
@@ -42,6 +43,7 @@ sys.path.insert(0, str(REPO))
 from wbsdesk.core.folds import assign_folds  # noqa: E402
 from wbsdesk.services.analysis import build_comparison  # noqa: E402
 from wbsdesk.services.reports import write_report  # noqa: E402
+from wbsdesk.services.result_tables import comparison_tables  # noqa: E402
 from wbsdesk.services.studies import create_study, load_study  # noqa: E402
 from wbsdesk.services.workspace import open_workspace  # noqa: E402
 
@@ -133,7 +135,7 @@ def main() -> None:
             for _ in range(1 + args.repeats):
                 t = time.perf_counter()
                 comp = build_comparison(ws, "bench")
-                comp.to_tables()
+                comparison_tables(comp)
                 times.append(time.perf_counter() - t)
             t = time.perf_counter()
             write_report(comp, Path(tmp) / "report")

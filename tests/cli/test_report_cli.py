@@ -42,8 +42,10 @@ def test_report_writes_the_files_and_prints_json(ws, tmp_path):
                  "table4_models.csv", "table5_readers.csv", "mrmc.csv"):
         assert (out / name).is_file(), name
     assert data["files"]["pdf"] == str(out / "report.pdf")
-    t4 = {r["model"]: r for r in data["tables"]["table4"]}
-    assert set(t4) == {"resnet18", "mobilenet_v2", "ensemble"}
+    t4 = {r["model"]: r for r in data["tables"]["table4"]["rows"]}
+    assert set(t4) == {"ResNet-18", "MobileNet-V2", "Ensemble"}
+    assert [c["title"] for c in data["tables"]["table4"]["columns"]][:4] == [
+        "Model", "Accuracy %", "Precision %", "Sensitivity %"]
     # human output: the AUC table and where the report is
     res = run(ws.root, "report", "s", "--out", str(out), "--controls", "healthy")
     assert res.exit_code == 0, res.output

@@ -244,9 +244,28 @@ def test_fold_summary_mean_and_sample_sd():
     assert pop.sd["auc"] == pytest.approx(np.std([r.auc for r in summ.rows]))
 
 
-def test_fold_summary_rejects_a_one_class_fold_naming_it():
-    with pytest.raises(UserError, match="fold b"):
-        fold_summary([1, 0, 1, 1], [0.9, 0.1, 0.8, 0.7], ["a", "a", "b", "b"])
+def test_a_one_class_fold_is_named_and_left_out_of_its_metrics_only():
+    # fold b holds positives only: its AUC and specificity are undefined, named, and the
+    # mean of those metrics is over fold a alone (not n/a for the whole metric)
+    with pytest.warns(WbsdeskWarning) as caught:
+        s = fold_summary([1, 0, 1, 1, 1, 0], [0.9, 0.1, 0.8, 0.7, 0.2, 0.6],
+                         ["a", "a", "b", "b", "c", "c"], ddof=1)
+    texts = [str(w.message) for w in caught]
+    assert any("AUC of fold b is undefined" in t and "positive cases only" in t
+               for t in texts)
+    assert any("Specificity of fold b" in t for t in texts)
+    assert math.isnan(s.rows[1].auc)
+    assert s.n_defined["auc"] == 2 and s.mean["auc"] == pytest.approx((1.0 + 0.0) / 2)
+    assert s.n_defined["specificity"] == 2 and s.n_defined["accuracy"] == 3
+    assert not math.isnan(s.sd["auc"])
+
+
+def test_a_metric_defined_in_one_fold_has_a_mean_and_an_undefined_sd():
+    with pytest.warns(WbsdeskWarning) as caught:
+        s = fold_summary([1, 0, 1, 1], [0.9, 0.1, 0.8, 0.7], ["a", "a", "b", "b"])
+    assert any("SD of auc needs more than 1 defined value(s) and has 1" in str(w.message)
+               for w in caught)
+    assert s.n_defined["auc"] == 1 and s.mean["auc"] == 1.0 and math.isnan(s.sd["auc"])
 
 
 def test_fold_summary_single_fold_sd_is_nan_with_warning():
@@ -303,6 +322,16 @@ def test_subset_mask_and_binary_truth():
     both = subset_mask(g, positive="wbs", controls=["healthy", "other_syndrome"])
     assert both.all()
     assert subset_mask(g, positive="wbs", controls="healthy").tolist() == m.tolist()
+
+
+def test_an_absent_control_group_is_a_named_warning_not_a_refusal():
+    g = ["wbs", "healthy", "wbs"]
+    with pytest.warns(WbsdeskWarning, match="Control group 'other_syndrome' has no case"):
+        m = subset_mask(g, positive="wbs", controls=("healthy", "other_syndrome"))
+    assert m.tolist() == [True, True, True]
+    with pytest.raises(UserError, match="do not occur") as exc:  # no control at all
+        subset_mask(g, positive="wbs", controls=("other_syndrome",))
+    assert "spelling" not in exc.value.hint and "excluded" in exc.value.hint
 
 
 def test_subset_helpers_reject_unknown_groups():

@@ -47,7 +47,7 @@ def _cell(table, row_label: str, header: str) -> str:
     cols = {table.horizontalHeaderItem(c).text().replace("\n", " "): c
             for c in range(table.columnCount())}
     for r in range(table.rowCount()):
-        if table.item(r, 0).text() == row_label:
+        if table.item(r, 0).text().replace("\n", " ") == row_label:
             return table.item(r, cols[header]).text()
     raise KeyError(row_label)
 
@@ -92,7 +92,7 @@ def test_the_dashboard_follows_the_sub_analysis_exactly(qtbot, run_ws):
             f"{100 * s.mean['specificity']:.1f} ± {100 * s.sd['specificity']:.1f}")
         r = comp.readers[0]
         t5 = d.table("Table 5 · readers")
-        assert _cell(t5, r.label, "AUC (rating)") == f"{100 * r.rating_roc.auc:.1f}"
+        assert _cell(t5, r.label, "AUC % (rating)") == f"{100 * r.rating_roc.auc:.1f}"
         assert d.table("Table 1").item(0, 1).text() == str(comp.table1.target.n)
         seen[controls] = (_cell(t4, "ResNet-18", "Pooled AUC"), comp.counts["controls"])
     assert len({v[1] for v in seen.values()}) == 3  # three different control sets

@@ -15,6 +15,7 @@ from tests.services.test_analysis import (
     synthetic_probs,
     synthetic_ratings,
 )
+from wbsdesk.core import stats
 from wbsdesk.core.architectures import arch_color
 from wbsdesk.errors import WbsdeskWarning
 from wbsdesk.gui.report_render import (
@@ -22,7 +23,6 @@ from wbsdesk.gui.report_render import (
     READER_COLORS,
     QtReportRenderer,
     figure_size,
-    html_to_pdf,
     render_roc_figure,
 )
 from wbsdesk.services.analysis import build_comparison
@@ -77,17 +77,31 @@ def test_without_readers_the_figure_has_one_panel(study_ws, tmp_path, qapp):
         assert img.size == size
 
 
-def test_html_prints_to_a_pdf_with_its_image(tmp_path, qapp):
-    from PySide6.QtGui import QColor, QImage
-
-    img = QImage(40, 30, QImage.Format.Format_RGB32)
-    img.fill(QColor("red"))
-    img.save(str(tmp_path / "fig.png"))
-    out = tmp_path / "r.pdf"
-    html_to_pdf("<h1>Report</h1><p><img src='fig.png'></p>" + "<p>row</p>" * 200, out,
-                images={"fig.png": tmp_path / "fig.png"})
-    data = out.read_bytes()
-    assert data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
-    assert data.count(b"/Type /Page\n") + data.count(b"/Type /Page ") + \
-        data.count(b"/Type/Page") >= 2  # the long body spans several pages
+def test_the_readers_panel_shows_the_model_on_the_paired_photos_only(study_ws, tmp_path,
+                                                                     qapp):
+    """The right panel's title says 'N photos': the ensemble's curve and legend AUC there are
+    of those N paired photos, not of every case (the left panel keeps every case)."""
+    ws, subjects = study_ws
+    late = synthetic_ratings(subjects, seed=1)
+    for photo in list(late)[:12]:  # mostly positives: the paired set differs a lot
+        late[photo] = None
+    add_reader(ws, "s", "Dr A", late)
+    add_reader(ws, "s", "Dr B", synthetic_ratings(subjects, seed=2))
+    with pytest.warns(WbsdeskWarning):  # Dr A's missing reads
+        comp = build_comparison(ws, "s")
+    roc = comp.roc_data
+    ens = comp.model("ensemble")
+    paired_auc = stats.auc_score(comp.y[comp.paired], ens.scores[comp.paired])
+    assert roc.reference.name == "ensemble" and roc.reference.auc == paired_auc
+    assert f"{paired_auc:.3f}" != f"{ens.roc.auc:.3f}"  # the two sets give two AUCs
+    svg = tmp_path / "roc.svg"
+    render_roc_figure(roc, png=tmp_path / "roc.png", svg=svg, title="t")
+    text = svg.read_text()
+    n = roc.paired_pos + roc.paired_neg
+    assert n == comp.paired.size < comp.y.size
+    assert f"({n} photos, {roc.paired_pos} positive)" in text
+    assert f"same photos: AUC {paired_auc:.3f}" in text  # right panel, paired photos
+    assert f"(mean of models): AUC {ens.roc.auc:.3f}" in text  # left panel, every case
+    with Image.open(tmp_path / "roc.png") as img:
+        assert round(img.info["dpi"][0]) == 300  # the PDF places it at 300 dpi
     assert QtReportRenderer().versions()["pyqtgraph"]

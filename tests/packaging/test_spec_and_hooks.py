@@ -54,8 +54,9 @@ def test_spec_references_existing_files(platform, monkeypatch):
     assert [Path(s) for s in scripts] == [PACKAGING / "entry.py"]
     for src, dest in analysis.kwargs["datas"]:
         assert glob.glob(src), f"spec data {src} matches no file"
-        assert dest in ("study_protocols", "resources")
-    assert {d for _, d in analysis.kwargs["datas"]} == {"study_protocols", "resources"}
+        assert dest in ("study_protocols", "resources", "reportlab/fonts")
+    assert {d for _, d in analysis.kwargs["datas"]} == {"study_protocols", "resources",
+                                                        "reportlab/fonts"}
     assert [Path(p) for p in analysis.kwargs["hookspath"]] == [HOOKS]
     exes = made["EXE"]
     names = [e.kwargs["name"] for e in exes]
@@ -78,8 +79,12 @@ def test_spec_keeps_what_the_app_needs(monkeypatch):
     (analysis,) = _run_spec("linux", monkeypatch)["Analysis"]
     excludes = set(analysis.kwargs["excludes"])
     for needed in ("torch", "torchvision", "facenet_pytorch", "PySide6", "pyqtgraph", "scipy",
-                   "numpy", "PIL", "wbsdesk", "multiprocessing", "sqlite3"):
+                   "numpy", "PIL", "wbsdesk", "multiprocessing", "sqlite3", "reportlab"):
         assert needed not in excludes
+    # the PDF report's fonts travel where wbsdesk.services.report_pdf looks for them
+    fonts = {Path(p).name for src, dest in analysis.kwargs["datas"] if dest == "reportlab/fonts"
+             for p in glob.glob(src)}
+    assert {"Vera.ttf", "VeraBd.ttf", "VeraIt.ttf", "VeraBI.ttf"} <= fonts
 
 
 def test_icons_are_committed_and_small():

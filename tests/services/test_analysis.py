@@ -14,6 +14,7 @@ from wbsdesk.core.folds import assign_folds
 from wbsdesk.errors import UserError, WbsdeskWarning
 from wbsdesk.services.analysis import build_comparison
 from wbsdesk.services.analysis_roc import FPR_GRID, tpr_at
+from wbsdesk.services.result_tables import table_map
 from wbsdesk.services.studies import create_study, demographics, fold_report, load_study
 
 COUNTS = {"wbs": 15, "other_syndrome": 12, "healthy": 18}
@@ -184,9 +185,10 @@ def test_table4_and_model_aucs_equal_the_core_on_the_same_arrays(syn):
         assert np.allclose(m.band.sd, per_fold.std(axis=0, ddof=1))
         assert np.allclose(m.band.high, np.clip(per_fold.mean(0) + per_fold.std(0, ddof=1), 0, 1))
         assert np.array_equal(m.band.fpr, FPR_GRID)
-    t4 = {r["model"]: r for r in comp.to_tables()["table4"]}
-    assert t4["resnet18"]["auc_mean"] == comp.model("resnet18").summary.mean["auc"]
-    assert t4["resnet18"]["f1_sd"] == comp.model("resnet18").summary.sd["f1"]
+    t4 = {r["model"]: r for r in table_map(comp)["table4"].records()}  # in percent
+    assert t4["ResNet-18"]["auc"]["mean"] == 100 * comp.model("resnet18").summary.mean["auc"]
+    assert t4["ResNet-18"]["f1"]["sd"] == 100 * comp.model("resnet18").summary.sd["f1"]
+    assert t4["ResNet-18"]["f1"]["n"] == 5
 
 
 def test_ensemble_is_the_mean_of_the_architectures_out_of_fold_probabilities(syn):
@@ -268,12 +270,15 @@ def test_reader_statistics_equal_the_core_on_the_paired_arrays(syn):
     got = dict(mr.models)["ensemble"]
     assert got.p_value == ref.p_value and got.readers_minus_model == ref.readers_minus_model
     # the tables carry the same numbers
-    tables = comp.to_tables()
-    t5 = {r["reader"]: r for r in tables["table5"]}
-    assert t5["Average"]["accuracy"] == comp.table5.average.accuracy
-    assert t5["Dr A"]["rating_auc"] == comp.readers[0].rating_roc.auc
-    mrmc_rows = {(r["analysis"], r["model"]): r for r in tables["mrmc"]}
-    assert mrmc_rows[("readers (ratings) minus model", "ensemble")]["p_value"] == ref.p_value
+    tables = table_map(comp)
+    t5 = {r["reader"]: r for r in tables["table5"].records()}
+    assert t5["Average"]["accuracy"]["value"] == 100 * comp.table5.average.accuracy
+    assert t5["Dr A"]["auc_rating"] == 100 * comp.readers[0].rating_roc.auc
+    mrmc_rows = {r["model"]: r for r in tables["mrmc"].records()}
+    assert mrmc_rows["Ensemble"]["p_value"] == ref.p_value
+    # one sign everywhere: model − readers (core gives readers − model)
+    assert mrmc_rows["Ensemble"]["difference"] == -ref.readers_minus_model
+    assert mrmc_rows["Ensemble"]["ci"] == {"low": -ref.ci_high, "high": -ref.ci_low}
     # the figure's reader point is the binary read's ROC point
     pt = comp.roc_data.readers[1]
     conf = comp.table5.rows[1].confusion
@@ -366,8 +371,9 @@ def test_all_ties_give_auc_one_half_with_a_warning(syn):
     with pytest.warns(WbsdeskWarning) as rec:
         comp = build_comparison(ws, "s", run="flat")
     msgs = [str(w.message) for w in rec]
-    assert any("ResNet-18 gives every case the same score" in m for m in msgs)
-    assert any("DeLong variance of the AUC (0.5) is zero" in m for m in msgs)
+    assert any(m.startswith("Model ResNet-18: every case has the same score") for m in msgs)
+    assert any(m.startswith("Model ResNet-18: ") and "DeLong variance of the AUC (0.5) is zero"
+               in m for m in msgs)
     m = comp.model("resnet18")
     assert m.roc.auc == 0.5 and m.summary.mean["auc"] == 0.5
     assert np.isnan(m.delong.ci_low)
@@ -381,7 +387,7 @@ def test_a_reader_who_gives_every_photo_the_same_rating(syn):
     with pytest.warns(WbsdeskWarning) as rec:
         comp = build_comparison(ws, "s")
     msgs = [str(w.message) for w in rec]
-    assert "Reader 'Dr Flat' gives every case the same score (all ties): its AUC is 0.5 and " \
+    assert "Reader 'Dr Flat': every case has the same score (all ties): its AUC is 0.5 and " \
            "its ROC curve is the chance line." in msgs
     assert "Precision of reader 'Dr Flat' is undefined (zero denominator) and is reported " \
            "as NaN." in msgs
@@ -446,7 +452,7 @@ def test_fewer_than_two_readers_skip_mrmc_with_a_warning(ws):
     with pytest.warns(WbsdeskWarning, match="No reader is included"):
         comp = build_comparison(ws, "s")
     assert comp.readers == () and comp.table5 is None and comp.mrmc is None
-    assert comp.to_tables()["table5"] == [] and comp.to_tables()["mrmc"] == []
+    assert table_map(comp)["table5"].rows == () and table_map(comp)["mrmc"].rows == ()
     add_reader(ws, "s", "Dr Solo", synthetic_ratings(subjects, seed=4))
     with pytest.warns(WbsdeskWarning, match="MRMC analysis needs at least 2 readers"):
         comp = build_comparison(ws, "s")
@@ -504,7 +510,7 @@ def test_the_demo_study_with_simulated_readers(demo_ws):
         key_of = {v["photo"]: k for k, v in subjects.items()}
         assert set(r.missing) == {key_of[p] for p in none}
     assert comp.paired.size == 150 - len({k for r in comp.readers for k in r.missing})
-    json.dumps(comp.to_tables(), default=str)  # plain data
+    json.dumps({n: t.to_dict() for n, t in table_map(comp).items()}, allow_nan=False)
     assert re.match(r"\d{4}-\d\d-\d\dT", comp.created_at)
     assert comp.seeds["folds"] == 7 and comp.seeds["bootstrap"] == 7
     assert comp.versions["torch"] == "test" and comp.versions["numpy"] == np.__version__

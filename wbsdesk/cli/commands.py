@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
+from wbsdesk.core.formatting import fmt_mean_sd, fmt_p
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.services import demo as demo_service
 from wbsdesk.services import studies as study_service
@@ -157,14 +157,6 @@ def folds_cmd(obj: Ctx, name: str, seed: int | None, reassign: bool, as_json: bo
     emit(data, as_json, render)
 
 
-def _fmt(x: float, nd: int = 2) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
-
-
-def _fmt_p(p: float) -> str:
-    return "n/a" if math.isnan(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
-
-
 @cli.command("table1")
 @click.argument("name")
 @json_option
@@ -182,10 +174,10 @@ def table1_cmd(obj: Ctx, name: str, as_json: bool) -> None:
         a, c = t.target, t.controls
         table(["Characteristic", s.protocol.groups.label(pos), "Controls", "P-value"], [
             ["Number of subjects", a.n, c.n, ""],
-            ["Age at photograph (months)", f"{_fmt(a.age_mean)} ± {_fmt(a.age_sd)}",
-             f"{_fmt(c.age_mean)} ± {_fmt(c.age_sd)}", _fmt_p(t.age_p)],
+            ["Age at photograph (months)", fmt_mean_sd(a.age_mean, a.age_sd, 2),
+             fmt_mean_sd(c.age_mean, c.age_sd, 2), fmt_p(t.age_p)],
             ["Sex (male/female)", f"{a.male}/{a.female}", f"{c.male}/{c.female}",
-             _fmt_p(t.sex_p)],
+             fmt_p(t.sex_p)],
         ])
         click.echo(f"Age: mean ± SD (n-1), {t.age_test}. Sex: {t.sex_test}.")
         missing = a.n - a.age_n + c.n - c.age_n

@@ -42,10 +42,6 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _ci(lo: float, hi: float) -> str:
-    return "n/a" if math.isnan(lo) or math.isnan(hi) else f"{lo:.3f}-{hi:.3f}"
-
-
 @cli.command("report")
 @click.argument("name")
 @click.option("--run", default=None, help="Training run (default: the latest finished one).")
@@ -69,6 +65,7 @@ def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, contr
     """
     from wbsdesk.services.analysis import build_comparison
     from wbsdesk.services.reports import default_report_dir, write_report
+    from wbsdesk.services.result_tables import table_map
 
     with obj.open() as ws, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WbsdeskWarning)
@@ -101,23 +98,20 @@ def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, contr
             "readers": [{"name": r.name, "kind": r.kind} for r in comp.readers],
             "readers_left_out": left_out, "exclusions": list(comp.exclusions),
             "aided": aided,
-            "warnings": list(comp.notes), "tables": comp.to_tables()}
+            "warnings": list(comp.notes),
+            "tables": {name: t.to_dict() for name, t in table_map(comp).items()}}
 
     def render() -> None:
         click.echo(f"Report of {comp.study!r} (run {comp.run}, {comp.positive} vs. "
                    f"{comp.controls} controls) written to {files.out_dir}")
         if comp.simulated_included:
             click.secho("SIMULATED readers are included (not physicians).", bold=True)
-        rows = [[m.label, "model", m.delong.n_pos + m.delong.n_neg, f"{m.roc.auc:.3f}",
-                 _ci(m.bootstrap.ci_low, m.bootstrap.ci_high)] for m in comp.models]
-        rows += [[r.label, "reader (rating)", r.delong.n_pos + r.delong.n_neg,
-                  f"{r.rating_roc.auc:.3f}", _ci(r.bootstrap.ci_low, r.bootstrap.ci_high)]
-                 for r in comp.readers]
-        level = f"{100 * comp.protocol.statistics.ci_level:g}%"
-        table(["score", "kind", "cases", "AUC", f"{level} CI (bootstrap)"], rows)
-        if comp.mrmc is not None:
-            e = comp.mrmc.readers_rating
-            click.echo(f"Readers' average AUC (MRMC): {e.auc:.3f} ({_ci(e.ci_low, e.ci_high)})")
+        tables = table_map(comp)
+        for name in ("auc", "mrmc_readers"):
+            t = tables[name]
+            if t.rows:
+                click.secho(t.title, bold=True)
+                table(t.headers(), t.texts())
         click.echo("Open " + str(files.files["html"]) + ". Research use only.")
 
     emit(_plain(data), as_json, render)

@@ -18,7 +18,7 @@ no true positives.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -172,7 +172,8 @@ def _from_calls(y: np.ndarray, calls: np.ndarray, *, who: str) -> ConfusionMetri
 
 def _sd(values: np.ndarray, ddof: int, *, what: str) -> float:
     if values.size <= ddof:
-        warn(f"The SD of {what} needs more than {ddof} value(s); reported as NaN.")
+        warn(f"The SD of {what} needs more than {ddof} defined value(s) and has "
+             f"{values.size}; reported as NaN.")
         return float("nan")
     return float(np.std(values, ddof=ddof))
 
@@ -195,7 +196,8 @@ class FoldRow:
 class FoldSummary:
     """Per-fold metrics and their mean and SD over folds (Table 4 of the paper).
 
-    ``mean[m]`` and ``sd[m]`` for ``m`` in :data:`METRIC_NAMES`; the SD uses ``ddof``.
+    ``mean[m]`` and ``sd[m]`` for ``m`` in :data:`METRIC_NAMES` are over the folds where
+    the metric is defined (``n_defined[m]`` of them); the SD uses ``ddof``.
     """
 
     rows: tuple[FoldRow, ...]
@@ -203,6 +205,12 @@ class FoldSummary:
     sd: Mapping[str, float]
     threshold: float
     ddof: int
+    n_defined: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def n_folds(self) -> int:
+        """Number of folds."""
+        return len(self.rows)
 
 
 def fold_summary(y_true: Any, y_score: Any, folds: Any, *, threshold: float = 0.5,
@@ -214,6 +222,11 @@ def fold_summary(y_true: Any, y_score: Any, folds: Any, *, threshold: float = 0.
     continuous scores. The summary is the plain (unweighted) mean over folds and the SD
     over folds: ``np.std(values, ddof=ddof)``; the default ``ddof=1`` is the sample SD
     (divisor k - 1 for k folds), the usual meaning of "mean ± SD" of k results.
+
+    A metric undefined in a fold (NaN with a warning naming the fold: precision when the
+    fold has no positive call, the AUC and recall or specificity of a fold holding one
+    class only) is left out of that metric's mean and SD, which are over the folds where
+    it is defined (``n_defined``); it is NaN only when no fold defines it.
 
     Parameters
     ----------
@@ -235,7 +248,12 @@ def fold_summary(y_true: Any, y_score: Any, folds: Any, *, threshold: float = 0.
     Raises
     ------
     UserError
-        If a fold has only one class (its AUC is undefined), or on malformed input.
+        On malformed input.
+
+    Warns
+    -----
+    WbsdeskWarning
+        For every undefined value, naming its fold (a fold of one class: its AUC).
 
     Examples
     --------
@@ -256,19 +274,27 @@ def fold_summary(y_true: Any, y_score: Any, folds: Any, *, threshold: float = 0.
         sel = f == fold
         fold_key = fold.item() if hasattr(fold, "item") else fold
         who = f"fold {fold_key}"
-        try:
+        n_pos = int(y[sel].sum())
+        if n_pos in (0, int(sel.sum())):
+            has = "positive" if n_pos else "control"
+            warn(f"AUC of {who} is undefined (the fold holds {has} cases only) and is "
+                 "reported as NaN.")
+            auc = float("nan")
+        else:
             auc = auc_score(y[sel], s[sel])
-        except UserError as exc:
-            raise UserError(f"In {who}: {exc.message}", hint=exc.hint) from exc
         conf = _from_calls(y[sel], s[sel] >= thr, who=who)
         rows.append(FoldRow(fold=fold_key, n_cases=int(sel.sum()), confusion=conf, auc=auc))
     mean: dict[str, float] = {}
     sd: dict[str, float] = {}
+    n_defined: dict[str, int] = {}
     for m in METRIC_NAMES:
         vals = np.array([r.value(m) for r in rows])
-        mean[m] = float(np.mean(vals))
-        sd[m] = _sd(vals, int(ddof), what=m)
-    return FoldSummary(rows=tuple(rows), mean=mean, sd=sd, threshold=thr, ddof=int(ddof))
+        vals = vals[np.isfinite(vals)]
+        n_defined[m] = int(vals.size)
+        mean[m] = float(np.mean(vals)) if vals.size else float("nan")
+        sd[m] = _sd(vals, int(ddof), what=m) if vals.size else float("nan")
+    return FoldSummary(rows=tuple(rows), mean=mean, sd=sd, threshold=thr, ddof=int(ddof),
+                       n_defined=n_defined)
 
 
 @dataclass(frozen=True)

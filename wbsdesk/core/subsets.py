@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from wbsdesk.core._checks import warn
 from wbsdesk.errors import UserError
 
 __all__ = ["binary_truth", "subset_mask"]
@@ -63,6 +64,17 @@ def subset_mask(groups: Any, *, positive: str = "wbs",
     ndarray of bool, shape (n_cases,)
         Use as ``y = binary_truth(groups[mask], positive)`` and ``scores[..., mask]``.
 
+    Raises
+    ------
+    UserError
+        The positive group, or every control group, has no case.
+
+    Warns
+    -----
+    WbsdeskWarning
+        A control group without any case (e.g. all its subjects excluded, or a study
+        without that group), naming it; the others are the controls.
+
     Examples
     --------
     >>> g = ["wbs", "healthy", "other_syndrome", "wbs"]
@@ -75,7 +87,14 @@ def subset_mask(groups: Any, *, positive: str = "wbs",
         raise UserError("A sub-analysis needs at least one control group.")
     if positive in ctrl:
         raise UserError(f"Group {positive!r} cannot be both the positive and a control group.")
-    _require_groups(g, [positive, *ctrl])
+    _require_groups(g, [positive])
+    present = set(np.unique(g).tolist())
+    empty = [c for c in ctrl if c not in present]
+    if len(empty) == len(ctrl):
+        _require_groups(g, ctrl)
+    for c in empty:
+        warn(f"Control group {c!r} has no case (no included subject of that group): the "
+             f"controls are {', '.join(repr(x) for x in ctrl if x in present)} only.")
     return np.isin(g, [positive, *ctrl])
 
 
@@ -92,5 +111,7 @@ def _require_groups(g: np.ndarray, wanted: list[str]) -> None:
     if missing:
         raise UserError(
             f"Group(s) {missing} do not occur in the data; groups present: {sorted(present)}.",
-            hint="Check the spelling of the group names in the protocol.",
+            hint="every subject of these groups is excluded or none was imported: include or "
+                 "import some, or compare with another group (a group name must be one of "
+                 "the protocol's)",
         )

@@ -12,7 +12,8 @@ formats what the comparison holds:
   under it, not in a tooltip;
 
 * the interactive ROC plot (:mod:`wbsdesk.gui.roc_plot`);
-* the paper's tables (:mod:`wbsdesk.gui.dashboard_tables`), sortable and copyable as TSV;
+* every table of the comparison (:mod:`wbsdesk.services.result_tables`, shown by
+  :func:`wbsdesk.gui.tables.make_result_table`), sortable and copyable as TSV;
 * the "Disagreement triage" tab (:mod:`wbsdesk.gui.dashboard_triage`): the photos where
   readers and models disagree most, with thumbnails, reads, probabilities and Grad-CAM;
 * export of the full report (HTML, PDF, CSVs; :func:`wbsdesk.services.reports.write_report`)
@@ -47,14 +48,15 @@ from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dashboard_aided import AIDED_TAB, AidedTabWidget, has_aided_sessions
 from wbsdesk.gui.dashboard_notes import NotesLabel
-from wbsdesk.gui.dashboard_tables import TRIAGE_NOTE, comparison_tables, make_table, table_tsv
 from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.file_dialogs import existing_folder, save_file
 from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
+from wbsdesk.gui.tables import make_result_table, table_tsv
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.analysis import Comparison, build_comparison
 from wbsdesk.services.reports import ReportFiles, write_report
+from wbsdesk.services.result_tables import GUI_ORDER, TRIAGE_NOTE, table_map
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import list_runs
 from wbsdesk.services.triage import disagreements
@@ -390,9 +392,10 @@ class DashboardWidget(QWidget):
         self.roc.show_comparison(comp)
         current = self.tabs.currentIndex()
         self.tabs.clear()
-        self._specs = comparison_tables(comp)
-        for spec in self._specs:
-            self.tabs.addTab(make_table(spec), spec.tab)
+        tables = table_map(comp)
+        self._specs = [tables[name] for name in GUI_ORDER]
+        for table in self._specs:
+            self.tabs.addTab(make_result_table(table), table.tab)
         self._show_triage(key, comp)
         if has_aided_sessions(self._ws, comp.study):
             self.aided.show_study(comp.study, include_simulated=key.include_simulated)
@@ -412,7 +415,10 @@ class DashboardWidget(QWidget):
     def _on_tab_changed(self, index: int) -> None:
         specs = getattr(self, "_specs", [])
         if 0 <= index < len(specs):
-            self.table_note.setText(f"<b>{specs[index].title}.</b> {specs[index].note}")
+            t = specs[index]
+            notes = ([t.empty_text] if not t.rows and t.empty_text else []) + t.footnotes()
+            self.table_note.setText(f"<b>{html.escape(t.title)}.</b> "
+                                    + html.escape(" ".join(notes)))
         elif index >= 0 and self.tabs.widget(index) is self.triage:
             self.table_note.setText(f"<b>{TRIAGE_TAB}.</b> {TRIAGE_NOTE}")
         elif index >= 0 and self.tabs.widget(index) is self.aided:

@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.jobs import CancelToken, Progress
-from wbsdesk.gui.dashboard_tables import make_table, triage_table
 from wbsdesk.gui.image_files import read_pixmap
 from wbsdesk.gui.runners import ThreadJob
+from wbsdesk.gui.tables import make_result_table
+from wbsdesk.services.result_tables import triage_table
 from wbsdesk.services.triage import gradcam_overlay
 from wbsdesk.services.workspace import open_workspace
 
@@ -115,7 +116,7 @@ class TriageWidget(QWidget):
         self.study = self.run = ""
         self.job: ThreadJob | None = None
         self.windows: list[ImageWindow] = []
-        self.table: QTableWidget = make_table(triage_table([]))
+        self.table: QTableWidget = make_result_table(triage_table([]))
         self.arch_combo = QComboBox()
         self.arch_combo.setToolTip("Architecture whose fold models Grad-CAM averages")
         self.gradcam_button = QPushButton("Grad-CAM")
@@ -155,7 +156,7 @@ class TriageWidget(QWidget):
         if keep in archs:
             self.arch_combo.setCurrentIndex(archs.index(keep))
         old = self.table
-        self.table = make_table(triage_table(rows))
+        self.table = make_result_table(triage_table(rows))
         self._layout.replaceWidget(old, self.table)
         old.deleteLater()
         for r, row in enumerate(rows):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from wbsdesk.core.formatting import fmt_duration
 from wbsdesk.core.protocol import Reading
 
 #: How long "No answer recorded" stays on the grey screen before the next photo (ms).
@@ -17,16 +18,6 @@ NO_ANSWER_NOTICE_MS = 1500
 def no_answer_notice_ms(reading: Reading) -> int:
     """How long the "no answer" notice stays: 1.5 s, never longer than a photo's display."""
     return min(NO_ANSWER_NOTICE_MS, round(1000 * reading.seconds_per_photo))
-
-
-def format_duration(seconds: float) -> str:
-    """``1 h 02 min``, ``12 min 05 s`` or ``42 s``."""
-    s = round(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s} s"
 
 
 def _seconds(value: float) -> str:
@@ -71,7 +62,7 @@ def instructions(reading: Reading, *, scored_left: int, practice_left: int,
         count = (f"{_photos(practice_left)} for practice first (they do not count), "
                  f"then {count}")
     first = f"Still to do: {count}" if resumed else count[0].upper() + count[1:]
-    lines = [f"{first}. This takes at least {format_duration(least)}, plus the time you take to "
+    lines = [f"{first}. This takes at least {fmt_duration(least)}, plus the time you take to "
              "answer after a photo has turned grey.",
              f"Each photo is shown for exactly {_seconds(shown)}, whatever you do."]
     if window > 0:

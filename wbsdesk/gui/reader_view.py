@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.formatting import fmt_duration
 from wbsdesk.core.session import Phase, ReadingSession, ReadRecord, Stimulus
 from wbsdesk.gui import dialogs, reader_text
 from wbsdesk.gui.photo_canvas import (
@@ -39,7 +40,6 @@ from wbsdesk.gui.photo_canvas import (
     TimeBarWidget,
     load_image,
 )
-from wbsdesk.gui.reader_text import format_duration
 from wbsdesk.services.reading import SessionSetup
 
 log = logging.getLogger(__name__)
@@ -441,7 +441,7 @@ class ReaderWidget(QWidget):
         s = self.summary
         self._message("Thank you — the session is complete",
                       f"Photos read: {s['photos_read']}\n\n"
-                      f"Time taken: {format_duration(s['seconds'])}",
+                      f"Time taken: {fmt_duration(s['seconds'])}",
                       "Done  (Enter)", "done")
         self.finished.emit(s)
 

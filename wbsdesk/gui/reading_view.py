@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wbsdesk.gui.studies_view import fill_table, make_table
+from wbsdesk.gui.tables import fill_table, make_table
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services import reading as reading_service
 from wbsdesk.services.workspace import Workspace

@@ -6,9 +6,11 @@ of Liu et al. (2021):
 
 * left panel, "CNN models": every architecture's pooled out-of-fold ROC curve with a
   shaded band (mean ± 1 SD of the per-fold curves), the ensemble in black;
-* right panel, "Readers" (only when there are readers): the ensemble, each reader's
-  rating curve (dashed, through the rating levels) and yes/no operating point (a filled
-  marker labelled with the reader's name; simulated readers end in "(sim)").
+* right panel, "Readers" (only when there are readers): the ensemble (else the only
+  architecture) on the photos every reader rated -- its curve and legend AUC are of those
+  photos, like the readers' -- each reader's rating curve (dashed, through the rating
+  levels) and yes/no operating point (a filled marker labelled with the reader's name;
+  simulated readers end in "(sim)").
 
 Both panels: x = 1 − specificity, y = sensitivity, the diagonal chance line, a legend with
 the AUC of every curve, colour-blind-safe colours (each architecture's own Okabe–Ito colour
@@ -19,10 +21,11 @@ The scene is rendered into a PNG at ``PNG_SCALE`` times its size through the ima
 device pixel ratio (pyqtgraph's ``ImageExporter`` scales the painter instead, which leaves
 the legend, whose items ignore view transformations, at half size), and into an SVG with
 ``QSvgGenerator``: pyqtgraph's own ``SVGExporter`` fails with this Qt ("not enough values
-to unpack" in ``correctCoordinates``, pyqtgraph issue #3485).
-:func:`html_to_pdf` prints the report HTML with ``QTextDocument`` onto an A4 ``QPdfWriter``.
+to unpack" in ``correctCoordinates``, pyqtgraph issue #3485). The PNG says it is 300 dpi
+(the PDF report places it at that resolution, or denser); the PDF itself is laid out by
+:mod:`wbsdesk.services.report_pdf` (reportlab).
 
-:class:`QtReportRenderer` bundles both for :func:`wbsdesk.services.reports.write_report`.
+:class:`QtReportRenderer` is the figure renderer of :func:`wbsdesk.services.reports.write_report`.
 """
 
 from __future__ import annotations
@@ -30,11 +33,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from wbsdesk.core.architectures import arch_color
+from wbsdesk.core.formatting import fmt_number
 from wbsdesk.services.analysis_roc import RocData
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ PANEL_PX = (620, 620)
 TITLE_PX = 40
 MARGIN_PX = 6
 PNG_SCALE = 2
+#: Resolution the PNG declares (the PDF report's).
+PNG_DPI = 300
 READER_COLORS = ("#882255", "#117733", "#332288", "#AA4499", "#44AA99", "#999933",
                  "#CC6677", "#88CCEE")
 READER_SYMBOLS = ("o", "s", "t", "d", "star", "p", "h", "t1")
@@ -100,21 +105,21 @@ def _dash() -> Any:
     return Qt.PenStyle.DashLine
 
 
-def _model_curves(plot: Any, roc: RocData, *, bands: bool, only_ensemble: bool) -> None:
+def _model_curves(plot: Any, models: Any, *, bands: bool, suffix: str = "") -> None:
+    import numpy as np
     import pyqtgraph as pg
 
-    for m in roc.models:
-        if only_ensemble and not m.ensemble:
-            continue
+    for m in models:
         color = arch_color(m.name)
-        if bands and not m.ensemble:
+        if bands and not m.ensemble and m.band is not None and np.isfinite(m.band.low).all():
             c = pg.mkColor(color)
             c.setAlpha(40)
             low = pg.PlotCurveItem(m.band.fpr, m.band.low, pen=None)
             high = pg.PlotCurveItem(m.band.fpr, m.band.high, pen=None)
             plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(c)))
         width = 3.0 if m.ensemble else 2.0
-        name = f"{m.label}{' (mean of models)' if m.ensemble else ''}: AUC {m.auc:.3f}"
+        name = (f"{m.label}{' (mean of models)' if m.ensemble else ''}{suffix}: "
+                f"AUC {fmt_number(m.auc)}")
         plot.plot(m.fpr, m.tpr, pen=pg.mkPen(color, width=width), name=name)
 
 
@@ -140,7 +145,8 @@ def _readers(plot: Any, roc: RocData) -> None:
         symbol = READER_SYMBOLS[i % len(READER_SYMBOLS)]
         plot.plot(r.rating_fpr, r.rating_tpr, pen=pg.mkPen(color, width=1.8, style=_dash()),
                   symbol=symbol, symbolSize=5, symbolBrush=color, symbolPen=None,
-                  name=f"{r.label}: rating AUC {r.rating_auc:.3f}, yes/no {r.binary_auc:.3f}")
+                  name=f"{r.label}: rating AUC {fmt_number(r.rating_auc)}, yes/no "
+                       f"{fmt_number(r.binary_auc)}")
         plot.plot([r.point_fpr], [r.point_tpr], pen=None, symbol=symbol, symbolSize=15,
                   symbolBrush=color, symbolPen=pg.mkPen("k", width=1.2))
         right = r.point_fpr < 0.5
@@ -174,13 +180,16 @@ def _build(roc: RocData, title: str) -> Any:
     left, _ = _panel(layout, f"CNN models, out-of-fold ({roc.n_pos + roc.n_neg} photos, "
                              f"{roc.n_pos} positive)",
                      f"lines: all folds pooled; shaded: ± 1 SD over {roc.n_folds} folds")
-    _model_curves(left, roc, bands=True, only_ensemble=False)
+    _model_curves(left, roc.models, bands=True)
     if roc.readers:
-        right, _ = _panel(layout, f"Readers vs. ensemble ({roc.paired_pos + roc.paired_neg} "
-                                  f"photos, {roc.paired_pos} positive)",
+        ref = roc.reference
+        right, _ = _panel(layout, f"Readers vs. {ref.label if ref else 'models'} "
+                                  f"({roc.paired_pos + roc.paired_neg} photos, "
+                                  f"{roc.paired_pos} positive)",
                           "photos rated by every reader; dashed: rating levels; "
                           "large marker: yes/no call")
-        _model_curves(right, roc, bands=False, only_ensemble=True)
+        if ref is not None:  # on the same paired photos as the readers
+            _model_curves(right, [ref], bands=False, suffix=", same photos")
         _readers(right, roc)
     layout.setGeometry(QRectF(0, 0, width, height))
     return widget
@@ -223,6 +232,9 @@ def render_roc_figure(roc: RocData, *, png: Path, svg: Path, title: str) -> tupl
                                | QPainter.RenderHint.TextAntialiasing)
         scene.render(painter, target, source)
         painter.end()
+        # declared only now: the device's resolution scales point-sized fonts while painting
+        image.setDotsPerMeterX(round(PNG_DPI / 0.0254))
+        image.setDotsPerMeterY(round(PNG_DPI / 0.0254))
         if not image.save(str(png), "PNG"):
             raise OSError(f"cannot write {png}")
         gen = QSvgGenerator()
@@ -243,48 +255,12 @@ def render_roc_figure(roc: RocData, *, png: Path, svg: Path, title: str) -> tupl
     return width * PNG_SCALE, height * PNG_SCALE
 
 
-def html_to_pdf(html: str, path: Path, *, images: Mapping[str, Path] | None = None,
-                title: str = "wbsdesk report") -> None:
-    """Print HTML onto A4 pages of a PDF (Qt's rich-text engine).
-
-    Parameters
-    ----------
-    html : str
-    path : Path
-    images : mapping of str to Path, keyword-only
-        ``<img src=NAME>`` of the HTML -> image file.
-    title : str, keyword-only
-        The PDF's document title.
-    """
-    from PySide6.QtCore import QMarginsF, QUrl
-    from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
-
-    _app()
-    writer = QPdfWriter(str(path))
-    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter)
-    writer.setTitle(title)
-    writer.setCreator("wbsdesk")
-    doc = QTextDocument()
-    for name, file in (images or {}).items():
-        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name),
-                        QImage(str(file)))
-    doc.setHtml(html)
-    doc.print_(writer)
-    del writer  # finishes the file
-    log.info("printed the report to %s", path)
-
-
 class QtReportRenderer:
     """The :class:`~wbsdesk.services.reports.ReportRenderer` of the desktop package."""
 
     def figure(self, roc: RocData, *, png: Path, svg: Path, title: str) -> None:
         """Draw the ROC figure (see :func:`render_roc_figure`)."""
         render_roc_figure(roc, png=png, svg=svg, title=title)
-
-    def pdf(self, html: str, path: Path, *, images: Mapping[str, Path]) -> None:
-        """Print the report (see :func:`html_to_pdf`)."""
-        html_to_pdf(html, path, images=images)
 
     def versions(self) -> dict[str, str]:
         """Versions of PySide6, Qt and pyqtgraph."""

@@ -6,7 +6,8 @@ It checks, in a temporary workspace that is removed afterwards:
 2. the demo study: synthetic faces, import, folds, crops and simulated readers;
 3. MTCNN: a face is detected on a generated synthetic photo;
 4. training: a one-epoch CPU training run in a spawned process (the GUI's job path);
-5. rendering: the dashboard drawn offscreen to a PNG.
+5. rendering: the dashboard drawn offscreen to a PNG;
+6. the report: figure, HTML and the PDF laid out with reportlab (its fonts included).
 
 Each step is logged with its time; the exit status is 0 only when all of them pass.
 """
@@ -111,12 +112,32 @@ def _step_dashboard(root: Path) -> str:
     return f"dashboard rendered to PNG {size[0]}x{size[1]}"
 
 
+def _step_report(root: Path) -> str:
+    import warnings
+
+    from wbsdesk.gui.report_render import QtReportRenderer
+    from wbsdesk.services.analysis import build_comparison
+    from wbsdesk.services.reports import write_report
+    from wbsdesk.services.workspace import open_workspace
+
+    with open_workspace(root) as ws, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny demo's undefined values, named in it
+        comp = build_comparison(ws, "demo", include_simulated=True)
+        files = write_report(comp, root / "report", renderer=QtReportRenderer())
+    pdf = files.files["pdf"].read_bytes()
+    pages = pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ")
+    if not pdf.startswith(b"%PDF") or b"Vera" not in pdf or pages < 2:
+        raise RuntimeError(f"the report PDF is incomplete ({len(pdf)} bytes, {pages} pages)")
+    return f"report PDF of {pages} pages ({len(pdf) // 1024} KiB) with the figure and tables"
+
+
 STEPS: list[tuple[str, Callable[[Path], str]]] = [
     ("store", _step_store),
     ("demo study", _step_demo),
     ("MTCNN", _step_mtcnn),
     ("training (spawned process)", _step_train),
     ("dashboard", _step_dashboard),
+    ("report PDF", _step_report),
 ]
 
 

@@ -13,19 +13,16 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from wbsdesk.gui.dashboard_tables import two_lines
+from wbsdesk.gui.tables import fill_table, fit_height, make_table, two_lines
 from wbsdesk.services import studies as study_service
 from wbsdesk.services import training as training_service
 from wbsdesk.services.workspace import Workspace
@@ -42,40 +39,6 @@ def wizard_available() -> bool:
         return importlib.util.find_spec(WIZARD_MODULE) is not None
     except (ImportError, ValueError):
         return False
-
-
-def make_table(headers: list[str]) -> QTableWidget:
-    """A read-only, row-selecting table with the given column headers."""
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    header = t.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return t
-
-
-def fill_table(t: QTableWidget, rows: list[list[object]]) -> None:
-    """Replace the rows of a table (numbers right-aligned)."""
-    t.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem("" if value is None else str(value))
-            if isinstance(value, int | float):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            t.setItem(r, c, item)
-
-
-def fit_height(t: QTableWidget) -> None:
-    """Make a table exactly as tall as its rows."""
-    header = t.horizontalHeader()
-    h = max(header.height(), header.sizeHint().height()) + 2 * t.frameWidth()
-    h += sum(t.rowHeight(r) for r in range(t.rowCount()))
-    t.setFixedHeight(h)
 
 
 class StudiesWidget(QWidget):

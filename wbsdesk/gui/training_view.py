@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from wbsdesk.core.architectures import arch_label, arch_labels
 from wbsdesk.errors import UserError
 from wbsdesk.gui.loss_plot import LossPlotWidget
-from wbsdesk.gui.studies_view import fill_table, make_table
+from wbsdesk.gui.tables import fill_table, make_table
 from wbsdesk.gui.training_panel import TrainingPanel
 from wbsdesk.gui.training_setup import TrainingSetupPanel
 from wbsdesk.gui.widgets import fill_study_combo

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from wbsdesk.errors import UserError
 from wbsdesk.gui.file_dialogs import existing_folder, open_file, save_file
 from wbsdesk.gui.runners import ThreadJob
-from wbsdesk.gui.studies_view import fill_table, make_table
+from wbsdesk.gui.tables import fill_table, make_table
 from wbsdesk.gui.wizard_common import WizardPageBase
 from wbsdesk.services import studies as study_service
 from wbsdesk.services.importer import ImportCheck

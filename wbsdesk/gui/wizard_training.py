@@ -9,17 +9,18 @@ ROC plot as the Dashboard draws them, with a button that opens the Dashboard.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from wbsdesk.gui.dashboard import DashboardInputs, compute_comparison
-from wbsdesk.gui.dashboard_tables import comparison_tables, make_table
 from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
-from wbsdesk.gui.studies_view import fit_height
+from wbsdesk.gui.tables import fit_height, make_result_table
 from wbsdesk.gui.wizard_common import WizardPageBase
+from wbsdesk.services.result_tables import table_map
 from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,7 @@ class SummaryPage(WizardPageBase):
             "How the networks did on the photos they never saw in training (out-of-fold). "
             "The Dashboard holds every table, and compares the models with the physicians "
             "once they have read the photos.")
-        self.table_title = QLabel("<b>Table 4. CNN models: per-fold results, mean ± SD in "
-                                  "%</b>")
+        self.table_title = QLabel()
         self.table_holder = QVBoxLayout()
         self.table: Any = None
         self.table_note = QLabel()
@@ -232,14 +232,15 @@ class SummaryPage(WizardPageBase):
 
     def _show(self, comp: Any) -> None:
         self.comparison = comp
-        spec = comparison_tables(comp)[0]
+        table4 = table_map(comp)["table4"]
         if self.table is not None:
             self.table_holder.removeWidget(self.table)
             self.table.deleteLater()
-        self.table = make_table(spec)
+        self.table = make_result_table(table4)
         fit_height(self.table)
         self.table_holder.addWidget(self.table)
-        self.table_note.setText(spec.note)
+        self.table_title.setText(f"<b>{html.escape(table4.title)}</b>")
+        self.table_note.setText(html.escape(" ".join(table4.footnotes())))
         self.roc.show_comparison(comp)
         self.roc.rating_box.setVisible(bool(comp.readers))
         c = comp.counts

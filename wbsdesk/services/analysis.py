@@ -3,7 +3,8 @@
 :func:`build_comparison` reads a study, a training run and reading sessions from the store
 and computes, with the tested statistics core (:mod:`wbsdesk.core.stats`), everything the
 report and the dashboard show. It caches nothing; the result is a frozen
-:class:`Comparison` whose :meth:`~Comparison.to_tables` gives plain rows for CSV / JSON.
+:class:`Comparison`, whose tables :mod:`wbsdesk.services.result_tables` lays out (once, for
+the dashboard, the CSVs, the HTML and PDF report and ``--json``).
 
 Which cases each number uses
 ----------------------------
@@ -18,19 +19,27 @@ Which cases each number uses
   included reader rated**. A read without an answer (rating NULL) is missing. Missing
   photos are named (subject IDs) in a warning.
 * Table 4 is per-fold metrics at the protocol's threshold with mean ± SD over folds (the
-  paper's); its AUC is the mean of the fold AUCs. The "pooled" AUC of a model is the AUC
+  paper's), each metric over the folds where it is defined (a fold holding one class has
+  no AUC); its AUC is the mean of the fold AUCs. The "pooled" AUC of a model is the AUC
   of all out-of-fold scores together (the ROC curve drawn).
+* A control group without any included subject is left out with a warning; only when
+  no control (or no positive) case is left is the comparison refused.
 * A reader's score for ROC, DeLong and MRMC is the rating (1..L); Table 5 uses the binary
   reads (AUC of the single point, as in the paper).
 * MRMC (Obuchowski–Rockette, Hillis df, jackknife covariance): the readers' ratings as one
   modality give the reader-averaged AUC with its CI; each model is compared with the
   reader group ("1T-RRRC", :func:`~wbsdesk.core.stats.model_vs_readers`).
+* Each family of tests (model vs. reader, model vs. model, MRMC model vs. readers) gets
+  Holm-adjusted p-values; Table 5's proportions get Wilson score intervals
+  (:mod:`wbsdesk.core.proportions`).
 
 Warnings
 --------
 Every :class:`~wbsdesk.errors.WbsdeskWarning` raised while building (ours and the core's:
 undefined precision, zero variances, missing reads, ...) is kept in
-:attr:`Comparison.notes` and issued again to the caller. They are collected with
+:attr:`Comparison.notes` and issued again to the caller. Each names the model, reader or
+test it concerns (``"Model ResNet-18: Precision of fold 3 is undefined ..."``), so the
+same text from two models stays two notes. They are collected with
 :func:`warnings.catch_warnings`, which is process-global: build one comparison at a time.
 """
 
@@ -49,7 +58,6 @@ import scipy
 
 from wbsdesk import __version__
 from wbsdesk.core import stats
-from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.demographics import table1
 from wbsdesk.core.folds import fold_table
 from wbsdesk.core.protocol import Protocol
@@ -61,6 +69,17 @@ from wbsdesk.services.analysis_data import (
     load_sessions,
     name_list,
 )
+from wbsdesk.services.analysis_parts import (
+    MODEL_ENSEMBLE,
+    about,
+    holm_family,
+    model_result,
+    mrmc,
+    pair_test,
+    paired_reference,
+    reader_result,
+    warn,
+)
 from wbsdesk.services.analysis_results import (
     Comparison,
     ModelResult,
@@ -68,18 +87,14 @@ from wbsdesk.services.analysis_results import (
     PairTest,
     ReaderResult,
 )
-from wbsdesk.services.analysis_roc import ModelRoc, ReaderRoc, RocData, fold_band
+from wbsdesk.services.analysis_roc import ModelRoc, ReaderRoc, RocData
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import get_run
 from wbsdesk.services.workspace import Workspace
+from wbsdesk.store.runs import RunRow
 
 __all__ = ["MODEL_ENSEMBLE", "Comparison", "ModelResult", "MrmcResults", "PairTest",
-           "ReaderResult", "build_comparison"]
-
-#: Name of the ensemble model (mean of the architectures' out-of-fold probabilities).
-MODEL_ENSEMBLE = "ensemble"
-#: Covariance method of the MRMC analyses.
-MRMC_COV = "jackknife"
+           "ReaderResult", "build_comparison", "compute_comparison"]
 
 
 @contextmanager
@@ -99,10 +114,6 @@ def _collect_warnings(notes: list[str]) -> Iterator[None]:
             warnings.warn(w.message, w.category, stacklevel=3)
 
 
-def _warn(message: str) -> None:
-    warnings.warn(message, WbsdeskWarning, stacklevel=2)
-
-
 def _control_groups(protocol: Protocol, controls: str) -> tuple[str, ...]:
     allowed = protocol.groups.controls
     if controls == "all":
@@ -111,30 +122,6 @@ def _control_groups(protocol: Protocol, controls: str) -> tuple[str, ...]:
         raise UserError(f"unknown control group {controls!r}",
                         hint=f"choose 'all' or one of: {', '.join(allowed)}")
     return (controls,)
-
-
-def _check_ties(name: str, score: np.ndarray) -> None:
-    if score.size and np.all(score == score[0]):
-        _warn(f"{name} gives every case the same score (all ties): its AUC is 0.5 and its "
-              "ROC curve is the chance line.")
-
-
-def _model_result(name: str, y: np.ndarray, score: np.ndarray, folds: np.ndarray,
-                  protocol: Protocol) -> ModelResult:
-    st = protocol.statistics
-    label = arch_label(name)
-    _check_ties(f"Model {label}", score)
-    summary = stats.fold_summary(y, score, folds, threshold=st.threshold, ddof=st.sd_ddof)
-    return ModelResult(
-        name=name, label=label, scores=score, summary=summary, roc=stats.roc_curve(y, score),
-        band=fold_band(y, score, folds, ddof=st.sd_ddof),
-        delong=stats.delong_auc(y, score, ci_level=st.ci_level),
-        bootstrap=stats.bootstrap_ci("auc", y, score, n_resamples=st.bootstrap_resamples,
-                                     seed=st.bootstrap_seed, ci_level=st.ci_level))
-
-
-def _reader_label(s: SessionReads) -> str:
-    return s.reader + (" (sim)" if s.simulated else " (dry run)" if s.dry_run else "")
 
 
 def _pair_readers(cases_subjects: Sequence[str], photo_ids: np.ndarray,
@@ -206,17 +193,71 @@ def build_comparison(ws: Workspace, study: str, *, run: str | None = None,
         cases, exclusions = load_cases(ws, st_obj, run_row)
         sess, left_out = load_sessions(ws, st_obj, sessions, include_simulated=include_simulated,
                                        include_dry_run=include_dry_run)
-        for why, names in left_out.items():
-            what = ("reader(s) whose session is not finished" if why == "unfinished"
-                    else f"{why} reader(s)")
-            exclusions.append(f"{len(names)} {what} left out: {', '.join(names)}.")
-        comp = _compute(ws, st_obj.name, protocol, st_obj.synthetic, run_row, cases, sess,
+        exclusions.extend(_left_out_notes(left_out))
+        comp = _compute(ws.store.fold_settings(st_obj.id), st_obj.name, protocol,
+                        st_obj.synthetic, run_row, cases, sess,
                         control_groups, controls, exclusions, left_out,
                         include_simulated=include_simulated, include_dry_run=include_dry_run)
     return dataclasses.replace(comp, notes=tuple(notes))
 
 
-def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run_row: Any,
+def _left_out_notes(left_out: Mapping[str, list[str]]) -> list[str]:
+    """One note per reason readers were left out, naming them."""
+    out = []
+    for why, names in left_out.items():
+        what = ("reader(s) whose session is not finished" if why == "unfinished"
+                else f"{why} reader(s)")
+        out.append(f"{len(names)} {what} left out: {', '.join(names)}.")
+    return out
+
+
+def compute_comparison(study: str, protocol: Protocol, run_row: RunRow, cases: Cases,
+                       sessions: Sequence[SessionReads], *,
+                       fold_settings: tuple[int, int] | None, synthetic: bool = False,
+                       controls: str = "all", exclusions: Sequence[str] = (),
+                       left_out: Mapping[str, list[str]] | None = None,
+                       include_simulated: bool = False,
+                       include_dry_run: bool = False) -> Comparison:
+    """The comparison of already-loaded inputs, with no workspace (a bundle's data).
+
+    :func:`build_comparison` loads these from the store and computes the same; here they
+    come from the caller (e.g. ``wbsdesk bundle verify`` reads them from a bundle's CSVs).
+
+    Parameters
+    ----------
+    study : str
+    protocol : Protocol
+        The study's resolved protocol.
+    run_row : RunRow
+        The run (its ``name``, ``status``, ``seed``, ``versions`` and ``spec`` are used).
+    cases : Cases
+        Every case of the run, with its out-of-fold scores.
+    sessions : sequence of SessionReads
+        The included readers' reads, ordered by reader name.
+    fold_settings : (seed, k) or None, keyword-only
+        The stored fold assignment (``None``: the protocol's).
+    synthetic, controls, include_simulated, include_dry_run : keyword-only
+        As in :func:`build_comparison`.
+    exclusions, left_out : keyword-only
+        Notes on the cases left out, and why -> names of the readers left out (a note
+        naming them is added, as :func:`build_comparison` does).
+
+    Returns
+    -------
+    Comparison
+    """
+    control_groups = _control_groups(protocol, controls)
+    notes: list[str] = []
+    with _collect_warnings(notes):
+        comp = _compute(fold_settings, study, protocol, synthetic, run_row, cases,
+                        list(sessions), control_groups, controls,
+                        [*exclusions, *_left_out_notes(left_out or {})], dict(left_out or {}),
+                        include_simulated=include_simulated, include_dry_run=include_dry_run)
+    return dataclasses.replace(comp, notes=tuple(notes))
+
+
+def _compute(fold_settings: tuple[int, int] | None, study: str, protocol: Protocol,
+             synthetic: bool, run_row: Any,
              cases: Cases, sess: list[SessionReads], control_groups: tuple[str, ...],
              controls: str, exclusions: list[str], left_out: dict[str, list[str]], *,
              include_simulated: bool, include_dry_run: bool) -> Comparison:
@@ -233,50 +274,51 @@ def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run
     scores = {a: s[mask] for a, s in cases.scores.items()}
     if len(scores) >= 2:
         scores[MODEL_ENSEMBLE] = np.mean(np.vstack(list(scores.values())), axis=0)
-    models = tuple(_model_result(name, y, s, folds, protocol) for name, s in scores.items())
-    pairs_mm = tuple(PairTest(a.name, b.name, int(y.size),
-                              stats.delong_test(y, a.scores, b.scores, ci_level=st.ci_level))
-                     for i, a in enumerate(models) for b in models[i + 1:])
+    models = tuple(model_result(name, y, s, folds, protocol) for name, s in scores.items())
+    pairs_mm = holm_family(tuple(
+        PairTest(a.name, b.name, int(y.size),
+                 pair_test(y, a, b, a.scores, b.scores, st.ci_level))
+        for i, a in enumerate(models) for b in models[i + 1:]))
     paired, missing = _pair_readers(subjects, photo_ids, sess)
     readers: tuple[ReaderResult, ...] = ()
     table5 = None
     pairs_mr: tuple[PairTest, ...] = ()
-    mrmc = None
+    mrmc_results = None
     if not sess:
-        _warn("No reader is included: this comparison holds the models only.")
+        warn("No reader is included: this comparison holds the models only.")
         paired = np.zeros(0, dtype=int)
     else:
         lacking = {name: ids for name, ids in missing.items() if ids}
         for name, ids in lacking.items():
-            _warn(f"Reader {name!r} has no rating for {len(ids)} of {y.size} photo(s): "
-                  f"{name_list(list(ids))}.")
+            warn(f"Reader {name!r} has no rating for {len(ids)} of {y.size} photo(s): "
+                 f"{name_list(list(ids))}.")
         if lacking:
-            _warn(f"Reader comparisons use the {paired.size} photo(s) every included reader "
-                  f"rated; the models alone use all {y.size}.")
+            warn(f"Reader comparisons use the {paired.size} photo(s) every included reader "
+                 f"rated; the models alone use all {y.size}.")
         yp = y[paired]
         n_pos, n_neg = int(yp.sum()), int(yp.size - yp.sum())
         if min(n_pos, n_neg) < 2:
             raise UserError(f"only {n_pos} positive and {n_neg} control photo(s) were rated by "
                             "every included reader; comparisons need at least 2 of each",
                             hint="include fewer readers, or let the readers finish")
-        readers = tuple(_reader_result(s, yp, photo_ids[paired], missing[s.reader], protocol)
+        readers = tuple(reader_result(s, yp, photo_ids[paired], missing[s.reader], protocol)
                         for s in sess)
-        table5 = stats.reader_table(yp, {r.name: r.binary for r in readers})
-        pairs_mr = tuple(PairTest(m.name, r.name, int(yp.size),
-                                  stats.delong_test(yp, m.scores[paired], r.ratings,
-                                                    ci_level=st.ci_level))
-                         for m in models for r in readers)
+        table5 = stats.reader_table(yp, {r.name: r.binary for r in readers})  # names them
+        pairs_mr = holm_family(tuple(
+            PairTest(m.name, r.name, int(yp.size),
+                     pair_test(yp, m, r, m.scores[paired], r.ratings, st.ci_level))
+            for m in models for r in readers))
         if len(readers) < 2:
-            _warn("MRMC analysis needs at least 2 readers; with 1 reader only the DeLong "
-                  "comparisons are reported.")
+            warn("MRMC analysis needs at least 2 readers; with 1 reader only the DeLong "
+                 "comparisons are reported.")
         else:
-            mrmc = _mrmc(yp, models, readers, paired, st.ci_level)
-    t1 = table1([g == pos for g in groups],
-                [a for a, m in zip(cases.ages, mask, strict=True) if m],
-                [s for s, m in zip(cases.sexes, mask, strict=True) if m],
-                ttest=st.ttest, chi2_yates=st.chi2_yates, ddof=st.sd_ddof)
+            mrmc_results = mrmc(yp, models, readers, paired, st.ci_level)
+    with about("Table 1"):
+        t1 = table1([g == pos for g in groups],
+                    [a for a, m in zip(cases.ages, mask, strict=True) if m],
+                    [s for s, m in zip(cases.sexes, mask, strict=True) if m],
+                    ttest=st.ttest, chi2_yates=st.chi2_yates, ddof=st.sd_ddof)
     group_order = [pos, *control_groups]
-    fold_settings = ws.store.fold_settings(ws.store.study(study).id)
     k = max(fold_settings[1] if fold_settings else protocol.folds.k, int(folds.max()))
     t3 = fold_table(dict(enumerate(folds.tolist())), dict(enumerate(groups.tolist())),
                     group_order=group_order, k=k)
@@ -292,7 +334,7 @@ def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run
                        else protocol.groups.label(controls)),
         n_pos=int(y.sum()), n_neg=int(y.size - y.sum()), paired_pos=int(y[paired].sum()),
         paired_neg=int(paired.size - y[paired].sum()), n_folds=int(np.unique(folds).size),
-        synthetic=synthetic)
+        synthetic=synthetic, reference=paired_reference(models, y, paired) if readers else None)
     counts = {"cases": int(y.size), "positive": int(y.sum()), "controls": int(y.size - y.sum()),
               "per_group": {g: int((groups == g).sum()) for g in group_order},
               "paired_cases": int(paired.size), "readers": len(readers),
@@ -307,44 +349,11 @@ def _compute(ws: Workspace, study: str, protocol: Protocol, synthetic: bool, run
         positive=pos, control_groups=control_groups, protocol=protocol, synthetic=synthetic,
         photo_ids=photo_ids, subjects=subjects, groups=groups, y=y, folds=folds, paired=paired,
         models=models, readers=readers, table1=t1, table3=t3, table5=table5,
-        delong_model_reader=pairs_mr, delong_model_model=pairs_mm, mrmc=mrmc, roc_data=roc,
+        delong_model_reader=pairs_mr, delong_model_model=pairs_mm, mrmc=mrmc_results, roc_data=roc,
         counts=counts, exclusions=tuple(exclusions), notes=(), seeds=seeds,
         versions=_versions(run_row.versions), include_simulated=include_simulated,
         include_dry_run=include_dry_run,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        run_spec=dict(run_row.spec))
 
 
-def _reader_result(s: SessionReads, yp: np.ndarray, photo_ids: np.ndarray,
-                   missing: tuple[str, ...], protocol: Protocol) -> ReaderResult:
-    st = protocol.statistics
-    label = _reader_label(s)
-    ratings = np.array([s.ratings[int(p)] for p in photo_ids], dtype=float)
-    binary = np.array([s.binary[int(p)] for p in photo_ids], dtype=bool)
-    _check_ties(f"Reader {s.reader!r}", ratings)
-    levels = np.arange(1, len(protocol.reading.scale) + 1)
-    return ReaderResult(
-        name=s.reader, label=label, role=s.role, kind=s.kind, session_id=s.session_id,
-        order_seed=s.order_seed, simulated=s.simulated, ratings=ratings, binary=binary,
-        missing=missing, rating_roc=stats.rating_roc(yp, ratings, levels=levels),
-        binary_roc=stats.binary_read_roc(yp, binary),
-        delong=stats.delong_auc(yp, ratings, ci_level=st.ci_level),
-        bootstrap=stats.bootstrap_ci("auc", yp, ratings, n_resamples=st.bootstrap_resamples,
-                                     seed=st.bootstrap_seed, ci_level=st.ci_level))
-
-
-def _mrmc(yp: np.ndarray, models: Sequence[ModelResult], readers: Sequence[ReaderResult],
-          paired: np.ndarray, ci_level: float) -> MrmcResults:
-    names = [r.name for r in readers]
-    ratings = np.vstack([r.ratings for r in readers])
-    binary = np.vstack([r.binary for r in readers]).astype(float)
-    return MrmcResults(
-        readers_rating=stats.reader_average_auc(yp, ratings, cov=MRMC_COV, ci_level=ci_level,
-                                                name="readers (ratings)", reader_names=names),
-        readers_binary=stats.reader_average_auc(yp, binary, cov=MRMC_COV, ci_level=ci_level,
-                                                name="readers (binary reads)",
-                                                reader_names=names),
-        models=tuple((m.name, stats.model_vs_readers(yp, m.scores[paired], ratings,
-                                                     cov=MRMC_COV, ci_level=ci_level,
-                                                     reader_names=names))
-                     for m in models),
-        cov_method=MRMC_COV)

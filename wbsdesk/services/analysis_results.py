@@ -1,4 +1,7 @@
-"""Result types of a comparison (built by :func:`wbsdesk.services.analysis.build_comparison`)."""
+"""Result types of a comparison (built by :func:`wbsdesk.services.analysis.build_comparison`).
+
+Its tables (columns, formats, footnotes) are defined in :mod:`wbsdesk.services.result_tables`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import numpy as np
 
 from wbsdesk.core import stats
 from wbsdesk.core.demographics import Table1
+from wbsdesk.core.proportions import Proportion
 from wbsdesk.core.protocol import Protocol
 from wbsdesk.services.analysis_roc import RocBand, RocData
 
@@ -43,7 +47,9 @@ class ReaderResult:
     ``label`` is the display name (``"(sim)"`` / ``"(dry run)"`` appended); ``kind`` is
     ``physician``, ``simulated`` or ``dry run``; ``missing`` lists the subject IDs of the
     subset this reader did not rate; ``rating_roc`` (levels 1..L), ``delong`` and
-    ``bootstrap`` are of the ratings, ``binary_roc`` of the yes/no reads.
+    ``bootstrap`` are of the ratings, ``binary_roc`` of the yes/no reads; ``proportions``
+    are the yes/no reads' accuracy, precision, recall and specificity with their Wilson
+    score intervals (Table 5).
     """
 
     name: str
@@ -60,26 +66,36 @@ class ReaderResult:
     binary_roc: stats.RocCurve
     delong: stats.DelongAuc
     bootstrap: stats.BootstrapResult
+    proportions: Mapping[str, Proportion] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class PairTest:
-    """A DeLong test of ``a`` against ``b`` (``difference = AUC(a) - AUC(b)``)."""
+    """A DeLong test of ``a`` against ``b`` (``difference = AUC(a) - AUC(b)``).
+
+    ``p_holm`` is the p-value Holm-adjusted over the test's family (every model-vs-reader
+    test, or every model-vs-model test, of the comparison).
+    """
 
     a: str
     b: str
     n_cases: int
     test: stats.DelongTest
+    p_holm: float = float("nan")
 
 
 @dataclass(frozen=True)
 class MrmcResults:
-    """OR/Hillis RRRC analyses on the paired cases (two or more readers)."""
+    """OR/Hillis RRRC analyses on the paired cases (two or more readers).
+
+    ``p_holm`` are the models' p-values against the readers, Holm-adjusted over the models.
+    """
 
     readers_rating: stats.ModalityEstimate
     readers_binary: stats.ModalityEstimate
     models: tuple[tuple[str, stats.ModelVsReaders], ...]
     cov_method: str
+    p_holm: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,8 @@ class Comparison:
     include_simulated: bool
     include_dry_run: bool
     created_at: str = field(default="")
+    #: The run's stored training spec (epochs, learning rate, ...; for the Methods).
+    run_spec: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def simulated_included(self) -> bool:
@@ -167,13 +185,3 @@ class Comparison:
                 return r
         raise KeyError(name)
 
-    def to_tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Every table as plain rows (name -> list of dicts), for CSV, clipboard and JSON.
-
-        Rates and AUCs are fractions (not percentages), unrounded; undefined values are
-        NaN. Tables: ``table1``, ``table3``, ``table4``, ``table4_folds``, ``auc``,
-        ``table5``, ``delong_model_vs_reader``, ``delong_model_vs_model``, ``mrmc``.
-        """
-        from wbsdesk.services.analysis_tables import comparison_tables
-
-        return comparison_tables(self)

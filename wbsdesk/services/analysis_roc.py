@@ -73,8 +73,9 @@ def fold_band(y: np.ndarray, score: np.ndarray, folds: np.ndarray, *, ddof: int,
     y : ndarray of bool, shape (n,)
     score : ndarray of float, shape (n,)
     folds : ndarray, shape (n,)
-        Every fold must hold both classes (:func:`~wbsdesk.core.stats.fold_summary` has
-        already checked this for the same cases).
+        A fold holding one class only has no ROC and is left out of the band
+        (:func:`~wbsdesk.core.stats.fold_summary` has warned about it); without any fold of
+        both classes the band is NaN (and not drawn).
     ddof : int, keyword-only
         Delta degrees of freedom of the SD; with too few folds the SD is NaN and the band
         collapses to the mean (``fold_summary`` warns about the SD).
@@ -83,8 +84,14 @@ def fold_band(y: np.ndarray, score: np.ndarray, folds: np.ndarray, *, ddof: int,
     -------
     RocBand
     """
+    usable = [f for f in np.unique(folds)
+              if 0 < int(y[folds == f].sum()) < int((folds == f).sum())]
+    if not usable:
+        nan = np.full(grid.size, np.nan)
+        return RocBand(fpr=grid.copy(), mean=nan, sd=nan, low=nan, high=nan, min=nan, max=nan,
+                       n_folds=0, ddof=int(ddof))
     rows = np.array([tpr_at(roc_curve(y[folds == f], score[folds == f]), grid)
-                     for f in np.unique(folds)])
+                     for f in usable])
     mean = rows.mean(axis=0)
     sd = rows.std(axis=0, ddof=ddof) if rows.shape[0] > ddof else np.full(grid.size, np.nan)
     spread = np.nan_to_num(sd)
@@ -95,14 +102,14 @@ def fold_band(y: np.ndarray, score: np.ndarray, folds: np.ndarray, *, ddof: int,
 
 @dataclass(frozen=True)
 class ModelRoc:
-    """One model's pooled out-of-fold ROC (all cases) and its band across folds."""
+    """One model's pooled out-of-fold ROC and its band across folds (``None``: not drawn)."""
 
     name: str
     label: str
     auc: float
     fpr: np.ndarray
     tpr: np.ndarray
-    band: RocBand
+    band: RocBand | None
     ensemble: bool
 
 
@@ -126,7 +133,9 @@ class RocData:
     """Everything the ROC figure draws (like Figure 2 of Liu et al. 2021).
 
     ``n_*`` count the cases of the models' curves; ``paired_*`` those of the readers'
-    (the photos every included reader rated).
+    (the photos every included reader rated). ``reference`` is the model drawn beside the
+    readers (the ensemble, else the only architecture) on those same paired photos, its
+    AUC theirs; ``None`` without readers.
     """
 
     models: tuple[ModelRoc, ...]
@@ -139,6 +148,7 @@ class RocData:
     paired_neg: int
     n_folds: int
     synthetic: bool
+    reference: ModelRoc | None = None
 
     def reader_label_list(self) -> Sequence[str]:
         """Reader labels in drawing order."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wbsdesk.core.formatting import fmt_rough_duration
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.core.protocol import Training
 from wbsdesk.errors import UserError
@@ -137,26 +138,6 @@ def training_problem(ws: Workspace, name: str) -> str | None:
     return None
 
 
-def format_duration(seconds: float) -> str:
-    """A rough duration for people.
-
-    Examples
-    --------
-    >>> format_duration(40), format_duration(725), format_duration(3 * 3600 + 1500)
-    ('under a minute', 'about 12 min', 'about 3 h 25 min')
-    """
-    if not math.isfinite(seconds):
-        return "unknown"
-    if seconds < 60:
-        return "under a minute"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min"
-    if minutes < 48 * 60:
-        return f"about {minutes // 60} h {minutes % 60:02d} min"
-    return f"about {round(minutes / 1440)} days"
-
-
 @dataclass(frozen=True)
 class ThroughputEstimate:
     """Speeds measured on this machine, and the run they are extrapolated to.
@@ -222,7 +203,8 @@ class ThroughputEstimate:
 
     def describe(self, archs: Sequence[str] | None = None, *, epochs: int) -> str:
         """E.g. ``"about 12 min on CPU (2 threads)"``."""
-        return f"{format_duration(self.seconds(archs, epochs=epochs))} on {self.device_label}"
+        return (f"{fmt_rough_duration(self.seconds(archs, epochs=epochs))} on "
+                f"{self.device_label}")
 
     def details(self, archs: Sequence[str] | None = None, *, epochs: int) -> str:
         """What was measured and how it was extrapolated, in one sentence."""
