@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -17,22 +16,6 @@ PARTS = ("calibration", "subgroups", "confound")
 _HIDDEN = {"source", "unit"}
 
 
-def _cell(value: Any, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "flag":
-        return "YES" if value else ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        if kind == "p_value":
-            return "<0.001" if value < 0.001 else f"{value:.3f}"
-        if kind == "count":
-            return f"{value:g}"
-        return f"{value:.3f}"
-    return str(value)
-
-
 def _print_table(t: Any) -> None:
     shown = [i for i, c in enumerate(t.columns) if c.key not in _HIDDEN]
     click.echo("")
@@ -41,7 +24,7 @@ def _print_table(t: Any) -> None:
         click.echo("  (none)")
     else:
         table([t.columns[i].title for i in shown],
-              [[_cell(r[i], t.columns[i].kind) for i in shown] for r in t.rows])
+              [[t.columns[i].text(r[i]) for i in shown] for r in t.rows])
     for note in t.notes:
         click.echo(f"  Note: {note}")
 

@@ -12,7 +12,7 @@ write numbers with these functions, so a value reads the same everywhere:
 * :func:`fmt_estimate` -- a value with its interval, ``82.4 (77.6 to 85.9)``;
 * :func:`fmt_mean_sd` -- ``mean ± SD``, with ``(k/K)`` when only k of K values are defined;
 * :func:`fmt_p` -- a p-value, ``<0.001`` below 0.001;
-* :func:`fmt_count`, :func:`fmt_flag`;
+* :func:`fmt_count`, :func:`fmt_flag` (``YES`` or empty);
 * :func:`fmt_duration` (exact: ``12 min 05 s``) and :func:`fmt_rough_duration` (an
   estimate: ``about 12 min``).
 
@@ -192,14 +192,14 @@ def fmt_count(n: Any) -> str:
 
 
 def fmt_flag(flag: Any) -> str:
-    """``yes`` / ``no`` (empty for None).
+    """A raised flag is ``YES``; a lowered one (or None) is empty, so raised ones stand out.
 
     Examples
     --------
     >>> fmt_flag(True), fmt_flag(False), fmt_flag(None)
-    ('yes', 'no', '')
+    ('YES', '', '')
     """
-    return "" if flag is None else ("yes" if flag else "no")
+    return "YES" if flag else ""
 
 
 def fmt_duration(seconds: float | None) -> str:

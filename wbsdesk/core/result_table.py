@@ -133,6 +133,8 @@ class Column:
         if k == "estimate":
             return "" if value is None else fm.fmt_estimate(value.value, value.low,
                                                              value.high, d, percent=pct)
+        if k == "number" and isinstance(value, int) and not isinstance(value, bool):
+            return fm.fmt_count(value)  # a whole number stays whole
         x = self._scale(value)
         return fm.fmt_signed(x, d) if k == "signed" else fm.fmt_number(x, d)
 
