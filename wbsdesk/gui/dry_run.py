@@ -80,7 +80,7 @@ def run_script(reader: Any, answers: Sequence[Any], *,
 
     def on_committed(rec: Any) -> None:
         if echo is not None:
-            echo(f"committed {rec.position}")
+            echo(f"committed {rec.position}" + (" aided" if rec.modality == "aided" else ""))
         if reader.machine.phase == Phase.PAUSED:
             QTimer.singleShot(0, reader.begin)
 
