@@ -45,6 +45,7 @@ __all__ = [
     "HISTOGRAM_BINS",
     "THUMBNAIL_PX",
     "CaptureStatistic",
+    "capture_values",
     "colour_histograms",
     "crop_luma",
     "image_feature_names",
@@ -150,6 +151,48 @@ def luma_statistics(pixels: Any) -> tuple[float, float]:
     """
     y = crop_luma(pixels)
     return float(y.mean()), float(y.std())
+
+
+def capture_values(*, matrix: Any | None, image_size: Sequence[int] | None, crop_px: int,
+                   bbox: Sequence[float] | None, confidence: float | None,
+                   pixels: Any) -> dict[str, float]:
+    """Every capture statistic of one aligned photo (NaN where an input is missing).
+
+    Parameters
+    ----------
+    matrix : array-like of shape (2, 3) or None, keyword-only
+        Photo -> model-crop transform.
+    image_size : (int, int) or None, keyword-only
+        ``(width, height)`` of the upright photo.
+    crop_px : int, keyword-only
+        Side of the model crop.
+    bbox : (x, y, w, h) or None, keyword-only
+        The face box in photo pixels.
+    confidence : float or None, keyword-only
+        The detector's probability (1.0 for a manual crop).
+    pixels : array-like of shape (h, w, 3), uint8, keyword-only
+        The model crop.
+
+    Returns
+    -------
+    dict of str to float
+        Keyed and ordered as :data:`CAPTURE_STATISTICS`.
+    """
+    nan = float("nan")
+    w, h = (float(v) for v in image_size) if image_size is not None else (0.0, 0.0)
+    has_size = w > 0 and h > 0
+    bright, contrast = luma_statistics(pixels)
+    return {
+        "padding_share": padding_share(matrix, (w, h), crop_px)
+        if matrix is not None and has_size else nan,
+        "face_box_share": float(bbox[2]) * float(bbox[3]) / (w * h)
+        if bbox is not None and has_size else nan,
+        "face_box_px": float(bbox[2]) if bbox is not None else nan,
+        "confidence": float(confidence) if confidence is not None else nan,
+        "megapixels": w * h / 1e6 if has_size else nan,
+        "brightness": bright,
+        "contrast": contrast,
+    }
 
 
 def thumbnail(pixels: Any, px: int = THUMBNAIL_PX) -> np.ndarray:
