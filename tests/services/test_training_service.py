@@ -159,6 +159,25 @@ def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path):
     assert out["ensemble"] == pytest.approx(np.mean(out["per_fold"]["resnet18"]))
     with Image.open(heat) as im:
         assert im.size == (224, 224) and im.mode == "RGB"
+    # the heatmap names its model and folds and warns that a 1 x 1 map cannot localise
+    g = out["gradcam"]
+    assert (g["architecture"], g["folds"], g["feature_map"]) == ("resnet18", [1, 2], [1, 1])
+    coarse = ("the last feature map is only 1×1 at 32 px input: the heatmap cannot localise "
+              "features")
+    assert g["warning"] == coarse and coarse in out["all_warnings"]
+    assert out["reference"]["n_photos"] > 0 and isinstance(out["warnings"], list)
+    # text output: an adult's age and the coarse map are warned; one fold's map on request
+    res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo), "--run", run,
+                                   "--heatmap", str(heat), "--heatmap-fold", "2",
+                                   "--age-months", "400"])
+    assert res.exit_code == 0, res.output
+    assert f"Warning: {coarse}" in res.output
+    assert "Warning: an adult (400 months, 33 years): the models were trained on children" \
+        in res.output
+    assert f"Grad-CAM of ResNet-18 (fold 2 alone, run {run})" in res.output
+    res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo), "--run", run,
+                                   "--heatmap", str(heat), "--heatmap-fold", "3"])
+    assert res.exit_code == 1 and "has no finished fold 3" in res.output
 
 
 def _cli(root, *args):

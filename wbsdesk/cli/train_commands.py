@@ -123,18 +123,33 @@ def weights_import_cmd(file: Path, as_json: bool) -> None:
 @click.option("--run", default=None, help="Run to use (default: the latest finished).")
 @click.option("--heatmap", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a Grad-CAM overlay on the model crop (PNG).")
+@click.option("--heatmap-model", default=None,
+              help="Architecture the Grad-CAM explains (default: the run's first).")
+@click.option("--heatmap-fold", type=click.IntRange(min=1), default=None,
+              help="Only this fold's model (default: the mean over the folds).")
+@click.option("--age-months", type=click.FloatRange(min=0), default=None,
+              help="The subject's age, checked against the study's age range.")
 @click.option("--box", default=None, help="Face box x,y,w,h when detection fails.")
 @json_option
 @click.pass_obj
 def predict_cmd(obj: Ctx, name: str, photo: Path, run: str | None, heatmap: Path | None,
-                box: str | None, as_json: bool) -> None:
-    """Score a new PHOTO with every fold model of a run of NAME (research use only)."""
+                heatmap_model: str | None, heatmap_fold: int | None,
+                age_months: float | None, box: str | None, as_json: bool) -> None:
+    """Score a new PHOTO with every fold model of a run of NAME (research use only).
+
+    Warns when the photo differs from the study's photos (age, capture, detection
+    confidence) and when the Grad-CAM's feature map is too coarse to localise.
+    """
     from wbsdesk.services.faces import parse_numbers
     from wbsdesk.services.prediction import predict_photo
 
     b = parse_numbers(box, 4, "--box") if box else None
+    if (heatmap_model or heatmap_fold) and heatmap is None:
+        raise click.UsageError("--heatmap-model and --heatmap-fold need --heatmap FILE")
     with obj.open() as ws:
-        res = predict_photo(ws, name, photo, run=run, heatmap=heatmap, box=b)
+        res = predict_photo(ws, name, photo, run=run, heatmap=heatmap, box=b,
+                            heatmap_arch=heatmap_model, heatmap_fold=heatmap_fold,
+                            age_months=age_months)
 
     def render() -> None:
         click.echo(f"Research use only, not a diagnosis. Run {res.run}; face: "
@@ -142,8 +157,16 @@ def predict_cmd(obj: Ctx, name: str, photo: Path, run: str | None, heatmap: Path
         table(["model", f"P({res.positive_group})"],
               [[arch_label(a), f"{p:.3f}"] for a, p in res.per_arch.items()]
               + [[arch_label("ensemble"), f"{res.ensemble:.3f}"]])
+        for w in res.all_warnings():
+            click.echo(f"Warning: {w}")
+        for n in res.notes:
+            click.echo(f"Note: {n}")
         if res.heatmap:
             click.echo(f"Grad-CAM overlay: {res.heatmap}")
+            if res.gradcam is not None:
+                click.echo(res.gradcam.caption())
 
-    emit(res.to_dict(), as_json, render)
+    payload = res.to_dict()
+    payload["all_warnings"] = res.all_warnings()
+    emit(payload, as_json, render)
     sys.stdout.flush()
