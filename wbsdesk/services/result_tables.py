@@ -137,7 +137,7 @@ def _table4_folds(c: Comparison) -> ResultTable:
         "table4_folds", "Table 4 (detail). CNN models: metrics of every test fold", cols,
         rows, [f"At probability ≥ {c.protocol.statistics.threshold:g}. TP, FP, TN, FN: true "
                "and false positives and negatives.", NA_NOTE],
-        short_title="Table 4 · folds")
+        short_title="Per fold")
 
 
 def _auc(c: Comparison) -> ResultTable:
@@ -230,7 +230,7 @@ def _pairs(c: Comparison, pairs: tuple[PairTest, ...], *, readers: bool) -> Resu
             empty_text="No reader is included.")
     return ResultTable.build(
         "delong_model_vs_model", "DeLong tests: model vs. model, all cases", cols, rows,
-        [f"On all {c.y.size} cases."], sign_convention=sign, short_title="Model vs. model",
+        [f"On all {c.y.size} cases."], sign_convention=sign, short_title="Models",
         empty_text="One model only: nothing to compare.")
 
 
@@ -285,7 +285,7 @@ def _mrmc(c: Comparison) -> ResultTable:
         ["The readers' ratings are one modality; each model is compared with their mean AUC, "
          "the model's own case variability included (1T-RRRC)."],
         sign_convention="model − readers' mean (positive: the model's AUC is higher)",
-        short_title="MRMC models", empty_text=_mrmc_why(c))
+        short_title="MRMC", empty_text=_mrmc_why(c))
 
 
 def comparison_tables(c: Comparison) -> tuple[ResultTable, ...]:
