@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.gui.aided_study import make_aided_study
 from tests.gui.reading_study import make_reading_study
 from wbsdesk.gui.app import VIEWS
 from wbsdesk.gui.main_window import MainWindow
@@ -21,7 +22,11 @@ def test_the_issue_views_exist():
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_each_view_renders(qtbot, ws, tmp_path, view):
-    make_reading_study(ws, tmp_path, n=4, seconds=10.0, window=20.0)
+    if "aided" in view:  # a sequential aided study with a prepared aid (heatmaps drawn)
+        make_aided_study(ws, tmp_path, n=4, seconds=10.0, window=20.0, heatmaps=True,
+                         aid='["probability", "heatmap"]')
+    else:
+        make_reading_study(ws, tmp_path, n=4, seconds=10.0, window=20.0)
     w = MainWindow(ws, admin=True, fullscreen_reader=False)
     qtbot.addWidget(w)
     w.resize(1280, 800)
@@ -37,6 +42,10 @@ def test_each_view_renders(qtbot, ws, tmp_path, view):
             assert not r.canvas.showing and r.machine.phase == "hidden"
         if view == "reader-summary":
             assert "Photos read: 4" in r.message_text.text()
+        if view.startswith("reader-aided"):
+            assert r.machine.stage == "aided" and r.canvas.showing
+            assert r.panel.bar.score == r.machine.aid_score
+            assert r.heatmap_on == view.endswith("heatmap")
         w.leave_reader()
 
 
