@@ -144,7 +144,8 @@ def test_the_html_holds_the_tables_the_figure_and_the_provenance(comp, tmp_path,
     assert "SIMULATED READERS INCLUDED" in html and "Sim C" in html
     # the synthetic label follows the photos (none of these subjects is marked synthetic)
     assert ("SYNTHETIC DATA" in html) is comp.synthetic is False
-    assert f"Bootstrap: {comp.protocol.statistics.bootstrap_resamples} resamples" in html
+    assert (f"bootstrap percentile interval ({comp.protocol.statistics.bootstrap_resamples} "
+            "resamples") in html  # the generated Methods (services.methods_text)
     assert "numpy" in html and "pyqtgraph" in html  # versions, renderer's included
     assert "Seeds" in html and str(comp.seeds["bootstrap"]) in html
     assert "report.pdf" in html and "readers.imrmc" in html

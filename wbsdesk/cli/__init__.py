@@ -3,6 +3,7 @@
 from wbsdesk.cli import admin_commands as _admin_commands  # noqa: F401  (registers them)
 from wbsdesk.cli import aid_commands as _aid_commands  # noqa: F401
 from wbsdesk.cli import audit_commands as _audit_commands  # noqa: F401
+from wbsdesk.cli import bundle_commands as _bundle_commands  # noqa: F401
 from wbsdesk.cli import commands as _commands  # noqa: F401  (registers the commands)
 from wbsdesk.cli import face_commands as _face_commands  # noqa: F401
 from wbsdesk.cli import plan_commands as _plan_commands  # noqa: F401

@@ -21,6 +21,7 @@ from typing import Any
 
 from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.services.analysis_results import Comparison
+from wbsdesk.services.methods_text import methods_markup
 from wbsdesk.services.result_tables import comparison_tables
 from wbsdesk.services.table_render import shown_note
 
@@ -113,30 +114,12 @@ def _figure_caption(c: Comparison) -> str:
 
 
 def _methods(c: Comparison) -> tuple[str, ...]:
-    st = c.protocol.statistics
-    return tuple(_esc(x) for x in (
-        "Model scores are out-of-fold: every photo is scored by the fold model that did not "
-        "train on it (folds stratified by group, one photo per subject). The ensemble is the "
-        "mean of the architectures' out-of-fold probabilities.",
-        "Readers saw each photo for "
-        f"{c.protocol.reading.seconds_per_photo:g} s and rated it on a "
-        f"{len(c.protocol.reading.scale)}-level scale. A photo a reader did not answer is "
-        "missing for that reader; every comparison with readers uses only the photos every "
-        "included reader rated (the paired cases). Models alone use all cases.",
-        "AUC: the empirical (Mann–Whitney) area, ties counting one half. DeLong: variance and "
-        f"paired tests of correlated AUCs, Wald CIs at {100 * st.ci_level:g}%.",
-        f"Bootstrap: {st.bootstrap_resamples} resamples, positives and controls resampled "
-        f"separately, seed {st.bootstrap_seed}, percentile interval.",
-        "Proportions of the readers' yes/no reads (Table 5) carry Wilson score intervals.",
-        "Every difference is model − reader (model − readers' mean in MRMC): positive when "
-        "the model's AUC is higher. Each family of tests (model vs. reader, model vs. model, "
-        "MRMC model vs. readers) also has Holm-adjusted p-values, which keep the chance of "
-        "any false positive in the family at the nominal level.",
+    # written from the protocol, run and readers, with references (services.methods_text)
+    return methods_markup(c, extra=(
         "Band across folds: each fold's ROC read off at false-positive rates 0, 0.01, ..., 1 "
         "(upper end of vertical steps); the band is their mean ± 1 SD, clipped to [0, 1]. A "
         "fold holding one class only has no ROC and no AUC; it is left out of the band and "
-        "of the AUC's mean, and named in the warnings.",
-    ))
+        "of the AUC's mean, and named in the warnings.",))
 
 
 def _kv(name: str, title: str, head: tuple[str, str], rows: Sequence[tuple[Any, Any]]
