@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from tests.conftest import make_photo, snapshot
 from tests.gui.training_study import make_tiny_study
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.gui import file_dialogs
 from wbsdesk.gui.app import VIEWS
 from wbsdesk.gui.main_window import MainWindow
@@ -26,7 +27,8 @@ def trained_template(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("screening")
     with open_workspace(tmp / "ws") as ws:
         make_tiny_study(ws, tmp)
-        training.train(ws, "t", archs=["resnet18", "mobilenet_v2"], device="cpu")
+        training.train(ws, TrainRequest("t", archs=("resnet18", "mobilenet_v2"),
+                                        device="cpu"))
     return tmp / "ws"
 
 

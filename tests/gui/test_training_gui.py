@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.gui.training_study import make_tiny_study
+from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.gui import dialogs, file_dialogs, training_setup
 from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.main_window import MainWindow
 from wbsdesk.gui.runners import ProcessJob, ThreadJob
-from wbsdesk.gui.training_panel import parse_progress
+from wbsdesk.gui.training_panel import TrainingPanel, event_texts
 from wbsdesk.gui.training_setup import TrainingSetupPanel
 
 
@@ -27,14 +28,36 @@ def torch_home(tmp_path, monkeypatch):
     return home
 
 
-def test_progress_messages_feed_labels_and_the_loss_plot(qtbot):
-    s = parse_progress("mobilenet_v2 fold 3/5 epoch 12/100 loss 0.6931 · ETA 1 h 02 min")
-    assert (s.arch, s.fold, s.folds, s.epoch, s.epochs) == ("mobilenet_v2", 3, 5, 12, 100)
-    assert s.loss == pytest.approx(0.6931) and s.eta == "ETA 1 h 02 min"
-    assert s.where() == "MobileNet-V2 · fold 3 of 5 · epoch 12 of 100"
-    mid = parse_progress("resnet18 fold 1/5 epoch 2/3 · ETA 4 s")
-    assert mid.loss is None and mid.epoch == 2
-    assert parse_progress("decoding crops · ETA --").where() == "Decoding crops"
+def test_typed_events_feed_labels_and_the_loss_plot(qtbot, tiny):
+    from wbsdesk.core.jobs import Progress
+    from wbsdesk.core.train_events import TrainEvent
+
+    ev = TrainEvent("training", "mobilenet_v2", 3, folds=5, epoch=12, epochs=100, step=4,
+                    steps=9, loss=0.6931, eta_seconds=3720, state="running", units_done=2,
+                    units_total=10)
+    assert event_texts(ev) == ("MobileNet-V2 · fold 3 of 5 · epoch 12 of 100 — 2 of 10 units "
+                               "done", "ETA 1 h 02 min")
+    mid = TrainEvent("training", "resnet18", 1, folds=5, epoch=2, epochs=3, step=1, steps=4,
+                     state="running")
+    assert not mid.epoch_ended and event_texts(mid)[1] == "ETA: measuring…"
+    assert event_texts(TrainEvent("decoding"))[0] == "Decoding crops"
+    # The panel renders the fields: an epoch end adds a loss point, a finished unit makes
+    # the Training view reload its runs (the unit is in the workspace already).
+    panel = TrainingPanel(tiny)
+    qtbot.addWidget(panel)
+    panel.cancel_button.setEnabled(True)  # as while a run trains
+    panel.run_name = "r1"
+    panel._on_progressed(Progress(40, 100, "ignored text", event=ev))
+    assert panel.where_label.text().startswith("MobileNet-V2 · fold 3 of 5 · epoch 12")
+    assert panel.bar.value() == 400 and panel.eta_label.text() == "ETA 1 h 02 min"
+    assert panel.loss_plot.points() == {("mobilenet_v2", 3): [(12, 0.6931)]}
+    panel._on_progressed(Progress(41, 100, "", event=mid))  # mid-epoch: no loss point
+    assert panel.loss_plot.points() == {("mobilenet_v2", 3): [(12, 0.6931)]}
+    with qtbot.waitSignal(panel.unit_done, timeout=1000) as got:
+        panel._on_progressed(Progress(50, 100, "", event=TrainEvent(
+            "training", "resnet18", 1, folds=5, epoch=3, epochs=3, state="finished",
+            units_done=3, units_total=10)))
+    assert got.args == ["r1"]
     plot = LossPlotWidget()
     qtbot.addWidget(plot)
     plot.set_losses({"resnet18": {1: [0.7, 0.6], 2: [0.71]}})
@@ -147,7 +170,9 @@ def test_cancel_then_resume_from_the_studies_view(qtbot, tiny, window, monkeypat
     assert sig.args == [run] and not panel.running()
     assert "Resume" in panel.message.text()
     row = [tv.runs_table.item(0, c).text() for c in range(tv.runs_table.columnCount())]
-    assert row[0] == run and row[1] == "cancelled (resumable)" and row[4] == "0 of 2"
+    assert row[0] == run and row[1] == "cancelled (resumable)" and row[3] == "0 of 2"
+    assert "10 epochs* (* run setting; protocol: 2 epochs)" in row[4]  # the run's settings
+    assert "10 epochs*" in tv.details_label.text()
     assert tv.resume_button.isEnabled() and "Cancelled" in tv.details_label.text()
     assert tiny.store.run(run).status == "cancelled"
     done_before = _loss_points(tv.details_plot)
@@ -161,12 +186,15 @@ def test_cancel_then_resume_from_the_studies_view(qtbot, tiny, window, monkeypat
         assert w.current_view == "Training" and panel.running()
         # the losses so far come from the run folder
         assert _loss_points(panel.loss_plot) >= done_before
+        # a finished unit shows in the runs table while the run goes on
+        qtbot.waitUntil(lambda: tv.runs_table.item(0, 3).text() == "1 of 2", timeout=120_000)
+        assert panel.running() and tv.runs_table.item(0, 1).text() == "running"
     assert sig.args == [run]
     assert tiny.store.run(run).status == "finished"
     assert sorted(panel.loss_plot.points()) == [("mobilenet_v2", 1), ("mobilenet_v2", 2)]
     assert all(len(v) == 10 for v in panel.loss_plot.points().values())
     row = [tv.runs_table.item(0, c).text() for c in range(tv.runs_table.columnCount())]
-    assert row[1] == "finished" and row[4] == "2 of 2" and row[6].startswith("mobilenet_v2 0.")
+    assert row[1] == "finished" and row[3] == "2 of 2" and row[6].startswith("MobileNet-V2 0.")
     assert not tv.resume_button.isEnabled() and tv.new_button.isEnabled()
     w.open_view("Studies")
     assert not studies.resume_button.isEnabled()
@@ -178,7 +206,8 @@ def test_closing_the_window_asks_and_then_cancels_training(qtbot, tiny, window, 
     w = window
     w.open_view("Training")
     panel = w.training.panel
-    panel.start("t", archs=["mobilenet_v2"], epochs=500, device="cpu", weights="none")
+    panel.start(TrainRequest("t", archs=("mobilenet_v2",), settings=RunSettings(epochs=500),
+                             device="cpu", weights="none"))
     qtbot.waitUntil(lambda: _loss_points(panel.loss_plot) >= 1, timeout=60_000)
     answers.append(False)
     w.close()

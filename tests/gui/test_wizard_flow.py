@@ -21,6 +21,7 @@ from tests.gui.wizard_data import (
     protocol_file,
     shot,
 )
+from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.gui import dialogs
 from wbsdesk.gui.main_window import MainWindow
 from wbsdesk.gui.runners import ProcessJob
@@ -128,6 +129,9 @@ def test_the_wizard_takes_a_photo_folder_to_results(qtbot, ws, tmp_path):
     assert w.button(COMMIT).text() == "Start training" and can_go_on(w)
     shot(w, tmp_path / "4-setup.png")
     w.button(COMMIT).click()
+    # the set-up page hands page 5 one typed request (the protocol's epochs: no override)
+    assert w.training_request == TrainRequest("flow", archs=("resnet18",), device="auto",
+                                              weights="none")
 
     # 5. training starts on entry; Next when it has finished
     page5 = w.training_page
@@ -166,8 +170,9 @@ def test_closing_during_training_asks_then_stops_a_resumable_run(qtbot, ws, tmp_
     face_service.exclude_subject(ws, study, NO_FACE, reason="no face in the photo")
     w = StudyWizard(ws, study=study)
     qtbot.addWidget(w)
-    w.training_choices = {"archs": ["resnet18"], "epochs": 200, "device": "cpu",
-                          "weights": "none"}
+    w.training_request = TrainRequest(study, archs=("resnet18",),
+                                      settings=RunSettings(epochs=200), device="cpu",
+                                      weights="none")
     w.show_page(PAGE_TRAINING)
     w.show()
     page = w.training_page

@@ -133,14 +133,32 @@ def test_oof_covers_every_photo_once_and_folds_are_isolated(reference, data):
     assert len(reference["seen"]) == len(ARCHS) * 2 * 2
 
 
+def _epoch_end(p, arch: str, fold: int, epoch: int) -> bool:
+    """Whether progress ``p`` reports the end of ``epoch`` of ``arch`` on ``fold``."""
+    ev = p.event
+    return (ev is not None and ev.epoch_ended and (ev.arch, ev.fold, ev.epoch) ==
+            (arch, fold, epoch))
+
+
 def test_progress_reports_arch_fold_epoch_and_eta(reference):
     events = reference["events"]
     assert events[-1].done == events[-1].total > 0
     assert all(a.done <= b.done for a, b in itertools.pairwise(events))
-    msgs = [e.message for e in events]
-    assert any(m.startswith("resnet18 fold 1/2 epoch 1/2") for m in msgs)
-    assert any(m.startswith("mobilenet_v2 fold 2/2 epoch 2/2") for m in msgs)
-    assert all("ETA" in m for m in msgs)
+    assert all(p.event is not None and p.message == p.event.line() for p in events)
+    ev = [p.event for p in events]
+    first = next(e for e in ev if e.arch == "resnet18")
+    assert (first.fold, first.folds, first.epoch, first.epochs) == (1, 2, 1, 2)
+    ends = [(e.arch, e.fold, e.epoch) for e in ev if e.epoch_ended]
+    assert ends == [(a, k, e) for a in ARCHS for k in (1, 2) for e in (1, 2)]  # one per epoch
+    assert all(e.loss > 0 and e.step == e.steps > 0 for e in ev if e.epoch_ended)
+    # every unit reports when it finishes, and the count of finished units grows
+    states = [(e.arch, e.fold, e.state) for e in ev if e.unit_changed]
+    assert states == [(a, k, "finished") for a in ARCHS for k in (1, 2)]
+    assert [e.units_done for e in ev if e.unit_changed] == [1, 2, 3, 4]
+    assert ev[-1].stage == "done" and ev[-1].units_done == ev[-1].units_total == 4
+    # the ETA is measured once a unit has run two steps, and is zero at the end
+    assert ev[0].eta_seconds is None and ev[-1].eta_seconds == 0
+    assert any(e.eta_seconds and e.eta_seconds > 0 for e in ev)
     timings = reference["summary"].arch_timings()
     assert all(t["images_per_second"] > 0 for t in timings.values())
 
@@ -238,7 +256,7 @@ def test_resume_refuses_checkpoints_swapped_in_from_elsewhere(reference, data, t
     token = CancelToken()
 
     def progress(p):
-        if p.message.startswith("resnet18 fold 2/2 epoch 1/2 loss"):
+        if _epoch_end(p, "resnet18", 2, 1):
             token.cancel()
 
     spec = _spec(run_dir, data, archs=("resnet18",))
@@ -276,7 +294,7 @@ def test_cancel_leaves_a_resumable_run(reference, data, tmp_path):
 
     def progress(p):
         events.append(p)
-        if p.message.startswith("resnet18 fold 2/2 epoch 1/2 loss"):
+        if _epoch_end(p, "resnet18", 2, 1):
             token.cancel()
 
     with pytest.raises(Cancelled):
@@ -381,7 +399,7 @@ def test_sparser_checkpoints_resume_to_the_same_result(reference, data, tmp_path
     token = CancelToken()
 
     def progress(p):
-        if p.message.startswith("resnet18 fold 1/2 epoch 1/2 loss"):
+        if _epoch_end(p, "resnet18", 1, 1):
             token.cancel()
 
     spec = _spec(run_dir, data, archs=("resnet18",), checkpoint_every=2)

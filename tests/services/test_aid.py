@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.errors import UserError
 from wbsdesk.services import aid as aid_service
 from wbsdesk.services import training
@@ -18,7 +19,7 @@ from wbsdesk.services.studies import load_study
 @pytest.fixture
 def trained(tiny):
     """The tiny study (2 folds, resnet18) with a finished run."""
-    rep = training.train(tiny, "t", deterministic=True)
+    rep = training.train(tiny, TrainRequest("t", deterministic=True))
     return tiny, rep.run
 
 

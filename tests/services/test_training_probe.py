@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.services.conftest import tiny_protocol
+from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.ml.train import batch_slices
 from wbsdesk.services import training, training_probe
 from wbsdesk.services.studies import create_study
@@ -43,7 +44,8 @@ def test_probe_measures_steps_and_extrapolates_to_the_protocol(tiny):
     assert not est.covers(["mobilenet_v2", "vgg16"]) and est.covers(["mobilenet_v2"])
     # honest: the estimate is within a small factor of a real run of the same protocol
     t0 = time.perf_counter()
-    rep = training.train(ws, "t", archs=["mobilenet_v2"], device="cpu", epochs=2)
+    rep = training.train(ws, TrainRequest("t", archs=("mobilenet_v2",), device="cpu",
+                                          settings=RunSettings(epochs=2)))
     real = time.perf_counter() - t0
     guess = est.seconds(["mobilenet_v2"], epochs=2)
     assert real / 8 < guess < real * 4, (guess, real)
@@ -71,7 +73,8 @@ def test_training_problem_names_what_blocks_training(tiny, ws, tmp_path):
 def test_run_name_losses_and_aucs(tiny):
     ws = tiny
     name = training.new_run_name(ws, "t")
-    rep = training.train(ws, "t", device="cpu", run_name=name, deterministic=True)
+    rep = training.train(ws, TrainRequest("t", device="cpu", run_name=name,
+                                          deterministic=True))
     assert rep.run == name and training.new_run_name(ws, "t") != name
     losses = training.run_losses(ws, "t", name)
     assert set(losses) == {"resnet18"} and sorted(losses["resnet18"]) == [1, 2]

@@ -13,6 +13,7 @@ from PIL import Image
 from tests.services.conftest import TINY, tiny_protocol
 from wbsdesk.cli import cli
 from wbsdesk.core.jobs import CancelToken
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.services import faces, training
 from wbsdesk.services.demo import write_demo_photos
@@ -27,7 +28,7 @@ def _oof(ws, run_name):
 
 def test_training_covers_every_photo_once_in_its_own_fold(tiny):
     ws = tiny
-    rep = training.train(ws, "t", deterministic=True)
+    rep = training.train(ws, TrainRequest("t", deterministic=True))
     assert rep.status == "finished" and rep.folds_imported == 2
     study = ws.store.study("t")
     subject_fold = ws.store.folds(study.id)
@@ -62,17 +63,18 @@ def test_cancel_leaves_a_resumable_run_equal_to_an_unbroken_one(tiny):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        training.train(ws, "t", deterministic=True, progress=progress, cancel=token)
+        training.train(ws, TrainRequest("t", deterministic=True), progress=progress,
+                       cancel=token)
     (cancelled,) = training.list_runs(ws, "t")
     assert cancelled["status"] == "cancelled" and cancelled["folds_done"] == 1
-    rep = training.train(ws, "t", resume=cancelled["run"], deterministic=True)
+    rep = training.train(ws, TrainRequest("t", resume=cancelled["run"], deterministic=True))
     assert rep.run == cancelled["run"] and rep.folds_imported == 2
-    fresh = training.train(ws, "t", deterministic=True)
+    fresh = training.train(ws, TrainRequest("t", deterministic=True))
     a, b = _oof(ws, rep.run), _oof(ws, fresh.run)
     assert a.keys() == b.keys()
     assert max(abs(a[k][1] - b[k][1]) for k in a) <= 1e-6
     with pytest.raises(UserError, match="already finished"):
-        training.train(ws, "t", resume=rep.run)
+        training.train(ws, TrainRequest("t", resume=rep.run))
 
 
 def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_path):
@@ -81,7 +83,7 @@ def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_p
     ws = tiny
     token = CancelToken()
     with pytest.raises(Cancelled):
-        training.train(ws, "t", deterministic=True, cancel=token,
+        training.train(ws, TrainRequest("t", deterministic=True), cancel=token,
                        progress=lambda p: token.cancel())
     (run,) = training.list_runs(ws, "t")
     row = ws.store.run(run["run"])
@@ -95,7 +97,7 @@ def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_p
         assert info["in_use"] and run_in_use(ws.root / row.run_dir)
         assert training.latest_resumable_run(ws, "t") is None
         with pytest.raises(UserError, match="being trained by another process"):
-            training.train(ws, "t", resume=row.name, deterministic=True)
+            training.train(ws, TrainRequest("t", resume=row.name, deterministic=True))
         out = CliRunner().invoke(cli, ["--workspace", str(ws.root), "runs", "t"])
         assert "interrupted" not in out.output and "running" in out.output
     finally:
@@ -106,7 +108,7 @@ def test_a_run_that_another_process_trains_is_not_offered_for_resume(tiny, tmp_p
     out = CliRunner().invoke(cli, ["--workspace", str(ws.root), "runs", "t"])
     assert "interrupted (resumable)" in out.output
     assert training.latest_resumable_run(ws, "t") == row.name
-    rep = training.train(ws, "t", resume=row.name, deterministic=True)
+    rep = training.train(ws, TrainRequest("t", resume=row.name, deterministic=True))
     assert rep.status == "finished" and not run_in_use(ws.root / row.run_dir)
 
 
@@ -119,7 +121,7 @@ def test_training_refuses_photos_that_are_not_ready(tiny):
         ws.store.upsert_crop(photo.id, status="needs_review", reasons=["multiple_faces"],
                              method="mtcnn", n_faces=2, settings={})
     with pytest.raises(UserError, match="cannot start training") as info:
-        training.train(ws, "t")
+        training.train(ws, TrainRequest("t"))
     assert "several faces" in str(info.value)
     assert ws.store.runs(study.id) == []
 
@@ -132,7 +134,7 @@ def test_missing_imagenet_weights_stop_before_training(ws, tmp_path, monkeypatch
     folds(ws, "t")
     faces.align_study(ws, "t", known_faces=True, workers=1)
     with pytest.raises(UserError) as info:
-        training.train(ws, "t")
+        training.train(ws, TrainRequest("t"))
     text = str(info.value)
     expected = tmp_path / "torch_home" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
     assert str(expected) in text and "wbsdesk weights import" in text
@@ -211,9 +213,11 @@ def test_replaced_damaged_or_planted_checkpoints_are_refused_by_predict_and_resu
             token.cancel()
 
     with pytest.raises(Cancelled):  # fold 1 finished, fold 2 to resume
-        training.train(ws, "t", deterministic=True, progress=progress, cancel=token)
+        training.train(ws, TrainRequest("t", deterministic=True), progress=progress,
+                       cancel=token)
     (cancelled,) = training.list_runs(ws, "t")
-    done = training.train(ws, "t", deterministic=True)  # a finished run with the same settings
+    # a finished run with the same settings
+    done = training.train(ws, TrainRequest("t", deterministic=True))
     photo = tmp_path / "astronaut.png"
     Image.fromarray(skimage_data.astronaut()).save(photo)
     run_dir = Path(done.run_dir)

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import click
 
 from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
-from wbsdesk.core.jobs import CancelToken, Progress
+from wbsdesk.cli.progress_render import CountProgress
+from wbsdesk.core.jobs import CancelToken
 from wbsdesk.services import faces as face_service
 
 
@@ -39,15 +40,12 @@ def cancel_on_ctrl_c() -> Iterator[CancelToken]:
 @json_option
 @click.pass_obj
 def align_cmd(obj: Ctx, name: str, force: bool, workers: int | None, as_json: bool) -> None:
-    """Detect and crop the face of every primary photo of study NAME."""
-    out = sys.stderr if as_json else None
+    """Detect and crop the face of every primary photo of study NAME.
+
+    Progress goes to stderr: a live line on a terminal, a line every 10 s in a log file.
+    """
     with obj.open() as ws, cancel_on_ctrl_c() as token, \
-            click.progressbar(length=1, label="Aligning", file=out) as bar:
-
-        def progress(p: Progress) -> None:
-            bar.length = max(p.total, 1)
-            bar.update(p.done - bar.pos)
-
+            CountProgress("Aligning photos", sys.stderr) as progress:
         s = face_service.align_study(ws, name, force=force, workers=workers,
                                      progress=progress, cancel=token)
 

@@ -9,8 +9,8 @@ import click
 
 from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
 from wbsdesk.cli.face_commands import cancel_on_ctrl_c
+from wbsdesk.cli.progress_render import TrainProgress
 from wbsdesk.core.architectures import arch_label, arch_labels
-from wbsdesk.core.jobs import Progress
 from wbsdesk.services import training as training_service
 
 
@@ -20,39 +20,95 @@ from wbsdesk.services import training as training_service
               help="Architecture (repeatable; default: the protocol's).")
 @click.option("--epochs", type=click.IntRange(1, 10_000), default=None,
               help="Epochs per fold (default: the protocol's).")
+@click.option("--input-px", type=click.IntRange(16, 1024), default=None,
+              help="Input size in pixels for this run (default: the protocol's).")
+@click.option("--batch-size", type=click.IntRange(2, 4096), default=None,
+              help="Batch size for this run (default: the protocol's).")
+@click.option("--lr", type=float, default=None,
+              help="Learning rate for this run (default: the protocol's).")
+@click.option("--lr-schedule", type=click.Choice(["constant", "cosine", "step"]),
+              default=None, help="Learning-rate schedule for this run (default: the protocol's).")
+@click.option("--momentum", type=float, default=None, help="SGD momentum for this run.")
+@click.option("--weight-decay", type=float, default=None, help="Weight decay for this run.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True)
+@click.option("--devices", default=None,
+              help="GPUs to spread the units over, e.g. cuda:0,cuda:1 (default: all visible).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Units (architecture x fold) trained at once (default: from memory, cores "
+                   "and GPUs).")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS|auto",
+              help="Train the units as Ray tasks on this cluster (pip install "
+                   "'wbsdesk[cluster]').")
 @click.option("--weights", type=click.Choice(["imagenet", "none"]), default=None,
               help="Initialisation (default: the protocol's).")
 @click.option("--resume", default=None, help="Continue this unfinished run.")
 @click.option("--deterministic", is_flag=True,
               help="Exact fp32 deterministic mode (CPU): a resumed run equals an unbroken one.")
+@click.option("--plan", "plan_only", is_flag=True,
+              help="List the units (architecture x fold) and where they would train; train "
+                   "nothing.")
 @json_option
 @click.pass_obj
-def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None, device: str,
-              weights: str | None, resume: str | None, deterministic: bool,
+def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None,
+              input_px: int | None, batch_size: int | None, lr: float | None,
+              lr_schedule: str | None, momentum: float | None, weight_decay: float | None,
+              device: str, devices: str | None, workers: int | None, ray_address: str | None,
+              weights: str | None, resume: str | None, deterministic: bool, plan_only: bool,
               as_json: bool) -> None:
-    """Train the protocol's cross-validation on study NAME (Ctrl-C stops resumably)."""
-    last = [""]
+    """Train the protocol's cross-validation on study NAME (Ctrl-C stops resumably).
 
-    def progress(p: Progress) -> None:
-        if p.message and p.message != last[0]:
-            last[0] = p.message
-            click.echo(f"[{p.done}/{p.total}] {p.message}", err=True)
+    The run is a set of units, one per architecture and fold; --plan lists them. Settings
+    given here (--epochs, --input-px, --batch-size, --lr, ...) override the protocol for
+    this run and are recorded with it. Progress goes to stderr: a live line on a terminal,
+    one line per epoch per unit in a log file.
+    """
+    from wbsdesk.core.scheduling import parse_devices
+    from wbsdesk.core.training_request import RunSettings, TrainRequest
 
-    with obj.open() as ws, cancel_on_ctrl_c() as token:
-        rep = training_service.train(ws, name, archs=list(archs) or None, epochs=epochs,
-                                     device=device, weights=weights, resume=resume,
-                                     deterministic=deterministic, progress=progress,
-                                     cancel=token)
+    request = TrainRequest(
+        name, archs=archs or None, settings=RunSettings(
+            input_px=input_px, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule,
+            epochs=epochs, momentum=momentum, weight_decay=weight_decay),
+        device=device, devices=parse_devices(devices), workers=workers, weights=weights,
+        resume=resume, deterministic=deterministic, ray_address=ray_address)
+    if plan_only:
+        from wbsdesk.services.training_plan import plan_run
+
+        with obj.open() as ws:
+            plan = plan_run(ws, request)
+        emit(plan.as_dict(), as_json, lambda: _render_plan(plan))
+        return
+    printer = TrainProgress()
+    try:
+        with obj.open() as ws, cancel_on_ctrl_c() as token:
+            rep = training_service.train(ws, request, progress=printer, cancel=token)
+    finally:
+        printer.close()
     data = rep.__dict__
 
     def render() -> None:
         click.echo(f"Run {rep.run} finished on {rep.device} in {rep.seconds:.0f} s: "
-                   f"{rep.folds_imported} folds of {arch_labels(rep.archs)}.")
+                   f"{rep.folds_imported} units of {arch_labels(rep.archs)}.")
+        click.echo(f"Settings: {rep.settings.get('text', '')}")
         click.echo(f"Folder: {rep.run_dir}")
 
     emit(data, as_json, render)
+
+
+def _render_plan(plan) -> None:
+    """The units of a plan, for people."""
+    where = (f"run {plan.run}" if plan.run else "a new run")
+    click.echo(f"{len(plan.units)} units for {where} of {plan.study}: {plan.settings_text}")
+    table(["architecture", "fold", "train", "test", "batches/epoch", "epochs", "state"],
+          [[arch_label(u.arch), u.fold, u.n_train, u.n_test, u.steps_per_epoch,
+            f"{u.epochs_done}/{u.epochs}" if u.state == "started" else u.epochs, u.state]
+           for u in plan.units])
+    if plan.executor == "ray":
+        click.echo("Executor: Ray tasks on the cluster (one per unit).")
+    elif plan.workers:
+        slots = ", ".join(f"{w['device']} ({w['threads']} threads)" for w in plan.workers)
+        click.echo(f"Executor: {len(plan.workers)} at once on this machine: {slots}.")
 
 
 @cli.command("runs")
@@ -60,7 +116,7 @@ def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None, d
 @json_option
 @click.pass_obj
 def runs_cmd(obj: Ctx, name: str, as_json: bool) -> None:
-    """List the training runs of study NAME."""
+    """List the training runs of study NAME (units finished so far, settings)."""
     with obj.open() as ws:
         rows = training_service.list_runs(ws, name)
 
@@ -68,9 +124,9 @@ def runs_cmd(obj: Ctx, name: str, as_json: bool) -> None:
         if not rows:
             click.echo(f"No runs yet. Start one with 'wbsdesk train {name}'.")
             return
-        table(["run", "status", "archs", "epochs", "folds done", "device", "started"],
+        table(["run", "status", "archs", "units done", "settings", "device", "started"],
               [[r["run"] + (" (demo)" if r["demo"] else ""), _status(r), arch_labels(r["archs"]),
-                r["epochs"], f"{r['folds_done']}/{r['folds_total']}", r["device"],
+                f"{r['folds_done']}/{r['folds_total']}", r["settings"]["text"], r["device"],
                 r["started_at"][:19]] for r in rows])
 
     emit(rows, as_json, render)

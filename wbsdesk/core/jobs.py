@@ -7,16 +7,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wbsdesk.core.train_events import TrainEvent
 from wbsdesk.errors import Cancelled
 
 
 @dataclass(frozen=True)
 class Progress:
-    """``done`` of ``total`` units of work, with a short message for the user."""
+    """``done`` of ``total`` units of work, with a short message for the user.
+
+    ``event`` is the typed form of the report where a job has one (training:
+    :class:`~wbsdesk.core.train_events.TrainEvent`); front ends render its fields and never
+    parse ``message``.
+    """
 
     done: int
     total: int
     message: str = ""
+    event: TrainEvent | None = None
 
     @property
     def fraction(self) -> float:

@@ -76,8 +76,9 @@ def _train_in_child(root: str, queue: multiprocessing.Queue) -> None:
         from wbsdesk.services.workspace import open_workspace
 
         with open_workspace(Path(root)) as ws:
-            rep = training.train(ws, "demo", archs=["resnet18"], epochs=1, device="cpu",
-                                 weights="none")
+            rep = training.train(ws, training.TrainRequest(
+                "demo", archs=("resnet18",), settings=training.RunSettings(epochs=1),
+                device="cpu", weights="none"))
         queue.put(("ok", rep.run))
     except BaseException:  # report anything to the parent
         queue.put(("error", traceback.format_exc()))

@@ -1,25 +1,26 @@
 """A running training run: overall progress and ETA, where it is, live loss curves, Cancel.
 
-:class:`TrainingPanel` runs :func:`wbsdesk.services.training.train` in a spawned process
+:class:`TrainingPanel` runs :func:`wbsdesk.services.training.train` with a
+:class:`~wbsdesk.core.training_request.TrainRequest` in a spawned process
 (:class:`~wbsdesk.gui.runners.ProcessJob`; the window never loads torch). The run's name is
 chosen before the process starts, so a cancelled run can be named (and resumed) at once.
-The training loop's progress messages (``"resnet18 fold 2/5 epoch 7/100 loss 0.1234 · ETA
-3 min 05 s"``) are parsed by :func:`parse_progress` for the labels and the loss plot; a
-resumed run first shows the losses its folder already holds.
+Every report carries a typed :class:`~wbsdesk.core.train_events.TrainEvent`; the labels and
+the loss plot render its fields (nothing is parsed). A resumed run first shows the losses
+its folder already holds. The panel stays local: the GUI never trains on a Ray cluster.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from wbsdesk.core.architectures import arch_label
 from wbsdesk.core.jobs import Progress
+from wbsdesk.core.train_events import TrainEvent
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.errors import UserError
 from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.process_entry import JobFailure
@@ -29,56 +30,24 @@ from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-_MESSAGE = re.compile(r"^(?P<arch>\S+) fold (?P<fold>\d+)/(?P<folds>\d+) "
-                      r"epoch (?P<epoch>\d+)/(?P<epochs>\d+)(?: loss (?P<loss>\S+))?$")
 #: Seconds a cancelled training process gets to finish its batch and mark the run cancelled.
 CANCEL_GRACE_S = 60.0
 
 
-@dataclass(frozen=True)
-class TrainingStatus:
-    """One progress message of the training loop, taken apart."""
-
-    arch: str | None
-    fold: int | None
-    folds: int | None
-    epoch: int | None
-    epochs: int | None
-    loss: float | None
-    eta: str
-    stage: str
-
-    def where(self) -> str:
-        """E.g. ``"ResNet-18 · fold 2 of 5 · epoch 7 of 100"`` (or the stage)."""
-        if self.arch is None:
-            return self.stage[:1].upper() + self.stage[1:]
-        return (f"{arch_label(self.arch)} · fold {self.fold} of {self.folds} · "
-                f"epoch {self.epoch} of {self.epochs}")
-
-
-def parse_progress(message: str) -> TrainingStatus:
-    """Take a training progress message apart.
+def event_texts(ev: TrainEvent) -> tuple[str, str]:
+    """What the panel's two labels say for an event: ``(where, eta)``.
 
     Examples
     --------
-    >>> s = parse_progress("resnet18 fold 2/5 epoch 7/100 loss 0.1234 · ETA 3 min 05 s")
-    >>> s.arch, s.fold, s.epoch, s.loss, s.eta
-    ('resnet18', 2, 7, 0.1234, 'ETA 3 min 05 s')
-    >>> parse_progress("decoding crops · ETA --").where()
-    'Decoding crops'
+    >>> event_texts(TrainEvent("training", "resnet18", 2, folds=5, epoch=7, epochs=100,
+    ...                        state="running", units_done=1, units_total=10))
+    ('ResNet-18 · fold 2 of 5 · epoch 7 of 100 — 1 of 10 units done', 'ETA: measuring…')
     """
-    head, _, tail = message.partition(" · ")
-    eta = tail if tail.startswith("ETA") else ""
-    m = _MESSAGE.match(head.strip())
-    if m is None:
-        return TrainingStatus(None, None, None, None, None, None, eta, head.strip() or "working")
-    loss = m["loss"]
-    try:
-        value = float(loss) if loss is not None else None
-    except ValueError:
-        value = None
-    return TrainingStatus(m["arch"], int(m["fold"]), int(m["folds"]), int(m["epoch"]),
-                          int(m["epochs"]), value, eta, "training")
+    where = ev.where()
+    if ev.units_total:
+        where += f" — {ev.units_done} of {ev.units_total} units done"
+    eta = "ETA: measuring…" if ev.eta_seconds is None else ev.eta_text()
+    return where, eta
 
 
 class TrainingPanel(QWidget):
@@ -100,9 +69,12 @@ class TrainingPanel(QWidget):
         resumable.
     run_started(str)
         The run is recorded in the workspace and training has begun (its first report).
+    unit_done(str)
+        A unit (architecture x fold) finished or failed; it is in the workspace already.
     """
 
     run_started = Signal(str)
+    unit_done = Signal(str)
     finished = Signal(str)
     failed = Signal(str)
     cancelled = Signal(str)
@@ -146,31 +118,32 @@ class TrainingPanel(QWidget):
         v.addLayout(bottom)
 
     # -- control ---------------------------------------------------------------------------
-    def start(self, study: str, *, archs: list[str] | None = None, epochs: int | None = None,
-              device: str = "auto", weights: str | None = None,
-              resume: str | None = None) -> None:
-        """Start a new run of ``study`` (or ``resume`` an unfinished one) in a process.
+    def start(self, request: TrainRequest) -> None:
+        """Start the run ``request`` asks for (new, or ``request.resume``) in a process.
 
         Raises
         ------
         UserError
-            If this panel is already running a training.
+            If this panel is already running a training, or the request names a Ray
+            cluster (the app trains on this computer only).
         """
         if self.running():
             raise UserError("a training run is already running",
                             hint="wait for it, or cancel it first")
+        if request.ray_address is not None:
+            raise UserError("the app trains on this computer only",
+                            hint="train on a Ray cluster with 'wbsdesk train NAME --ray ...'")
+        study = request.study
         self.study, self.failure, self.report, self._outcome = study, None, None, None
         self._reported = False
         self.loss_plot.clear()
-        if resume is not None:
-            self.run_name = resume
-            options: dict[str, Any] = {"resume": resume}
-            self.loss_plot.set_losses(training.run_losses(self._ws, study, resume))
+        if request.resume is not None:
+            self.run_name = request.resume
+            self.loss_plot.set_losses(training.run_losses(self._ws, study, request.resume))
             verb = "Resuming"
         else:
-            self.run_name = training.new_run_name(self._ws, study)
-            options = {"archs": list(archs) if archs else None, "epochs": epochs,
-                       "device": device, "weights": weights, "run_name": self.run_name}
+            self.run_name = request.run_name or training.new_run_name(self._ws, study)
+            request = replace(request, run_name=self.run_name)
             verb = "Training"
         self.loss_plot.set_title(f"Training loss · {self.run_name}")
         self.title.setText(f"<b>{verb} run {self.run_name}</b> of study <b>{study}</b>")
@@ -178,8 +151,8 @@ class TrainingPanel(QWidget):
         self.where_label.setText("Starting: loading the training libraries (a few seconds)…")
         self.eta_label.setText("")
         self.message.setText("")
-        job = ProcessJob(training.train_job, self._ws.root, study, title=f"Training {study}",
-                         grace_s=CANCEL_GRACE_S, **options)
+        job = ProcessJob(training.train_job, self._ws.root, request,
+                         title=f"Training {study}", grace_s=CANCEL_GRACE_S)
         job.progressed.connect(self._on_progressed)
         job.succeeded.connect(lambda r: self._set_outcome("ok", r))
         job.failed.connect(lambda f: self._set_outcome("error", f))
@@ -187,7 +160,8 @@ class TrainingPanel(QWidget):
         job.finished.connect(self._on_job_finished)
         self.job = job
         self.cancel_button.setEnabled(True)
-        log.info("starting training run %s of %s (%s)", self.run_name, study, options)
+        log.info("starting training run %s of %s (%s)", self.run_name, study,
+                 request.as_dict())
         job.start()
 
     def cancel(self) -> None:
@@ -213,12 +187,17 @@ class TrainingPanel(QWidget):
             self.run_started.emit(self.run_name)
         if p.total:
             self.bar.setValue(round(1000 * p.done / p.total))
-        s = parse_progress(p.message)
+        ev = p.event
+        if ev is None:
+            return
+        where, eta = event_texts(ev)
         if self.cancel_button.isEnabled():
-            self.where_label.setText(s.where())
-        self.eta_label.setText(s.eta.replace("ETA --", "ETA: measuring…"))
-        if s.loss is not None and s.arch is not None:
-            self.loss_plot.add_point(s.arch, s.fold or 1, s.epoch or 1, s.loss)
+            self.where_label.setText(where)
+        self.eta_label.setText(eta)
+        if ev.epoch_ended and ev.arch is not None and ev.loss is not None:
+            self.loss_plot.add_point(ev.arch, ev.fold or 1, ev.epoch, ev.loss)
+        if ev.state in ("finished", "failed"):
+            self.unit_done.emit(self.run_name)
 
     def _set_outcome(self, kind: str, payload: Any) -> None:
         self._outcome = (kind, payload)

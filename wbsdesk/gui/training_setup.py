@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.core.architectures import arch_label, arch_labels
+from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.gui.file_dialogs import open_file
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ProcessJob
@@ -72,6 +73,7 @@ class TrainingSetupPanel(QWidget):
         super().__init__(parent)
         self._ws = ws
         self.study = ""
+        self._protocol_epochs: int | None = None
         self.environment: probe.Environment | None = None
         self.estimate: probe.ThroughputEstimate | None = None
         self._estimate_key: tuple[Any, ...] | None = None
@@ -141,6 +143,7 @@ class TrainingSetupPanel(QWidget):
         self.study = name
         study = load_study(self._ws, name)
         t = study.protocol.training
+        self._protocol_epochs = t.epochs
         self._set_archs(list(dict.fromkeys([*self.arch_boxes, *t.architectures])),
                         checked=t.architectures)
         self.epochs_spin.blockSignals(True)
@@ -164,6 +167,15 @@ class TrainingSetupPanel(QWidget):
                 "epochs": self.epochs_spin.value(),
                 "device": self.device_combo.currentData(),
                 "weights": self.weights_combo.currentData()}
+
+    def request(self) -> TrainRequest:
+        """The run these choices ask for (epochs only as an override when they differ from
+        the protocol's, so the run records what was changed)."""
+        c = self.choices()
+        epochs = c["epochs"] if c["epochs"] != self._protocol_epochs else None
+        return TrainRequest(self.study, archs=tuple(c["archs"]) or None,
+                            settings=RunSettings(epochs=epochs), device=c["device"],
+                            weights=c["weights"])
 
     def problem(self) -> str:
         """Why training cannot start with these choices ('' when it can)."""

@@ -7,6 +7,7 @@ progress (:class:`~wbsdesk.gui.training_panel.TrainingPanel`). One run trains at
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from wbsdesk.core.architectures import arch_label, arch_labels
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.errors import UserError
 from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.tables import fill_table, make_table
@@ -35,7 +37,7 @@ from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-RUN_COLUMNS = ["Run", "Status", "Architectures", "Epochs", "Folds done", "Started",
+RUN_COLUMNS = ["Run", "Status", "Architectures", "Units done", "Settings", "Started",
                "AUC (out-of-fold)"]
 
 
@@ -132,6 +134,7 @@ class TrainingViewWidget(QWidget):
         self.back_button.clicked.connect(self._show_details)
         self.start_button.clicked.connect(self.start_training)
         self.panel.run_started.connect(lambda run: self.refresh_runs(select=run))
+        self.panel.unit_done.connect(lambda run: self.refresh_runs(select=run))
         self.panel.finished.connect(self._on_finished)
         self.panel.cancelled.connect(self._on_stopped)
         self.panel.failed.connect(self._on_failed)
@@ -166,8 +169,8 @@ class TrainingViewWidget(QWidget):
                     aucs = training.run_aucs(self._ws, self.study, r["run"])
                 except UserError as exc:
                     log.info("no AUC for run %s: %s", r["run"], exc)
-            rows.append([r["run"], self._status_text(r), arch_labels(r["archs"]), r["epochs"],
-                         f"{r['folds_done']} of {r['folds_total']}",
+            rows.append([r["run"], self._status_text(r), arch_labels(r["archs"]),
+                         f"{r['folds_done']} of {r['folds_total']}", r["settings"]["text"],
                          _local_time(r["started_at"]),
                          " · ".join(f"{arch_label(a)} {v:.3f}" for a, v in aucs.items())])
         self.runs_table.blockSignals(True)
@@ -233,9 +236,9 @@ class TrainingViewWidget(QWidget):
                     "Resume is possible once it stops")
         demo = " · the demo's quick run (not a result)" if info["demo"] else ""
         self.details_label.setText(
-            f"<b>{run}</b> — {what}. {arch_labels(info['archs'])}, {info['epochs']} epochs "
-            f"per fold, {info['folds_done']} of {info['folds_total']} folds done, device "
-            f"{info['device']}{demo}.")
+            f"<b>{run}</b> — {what}. {arch_labels(info['archs'])}, {info['folds_done']} of "
+            f"{info['folds_total']} units (architecture × fold) done, device "
+            f"{info['device']}{demo}.<br>Settings: {html.escape(info['settings']['text'])}")
 
     # -- new run, resume -------------------------------------------------------------------
     def new_run(self) -> TrainingSetupPanel | None:
@@ -260,7 +263,7 @@ class TrainingViewWidget(QWidget):
         if self.setup is None or not self.setup.is_ready() or self.panel.running():
             return False
         try:
-            self.panel.start(self.study, **self.setup.choices())
+            self.panel.start(self.setup.request())
         except UserError as exc:
             self.error.emit(exc)
             return False
@@ -275,7 +278,7 @@ class TrainingViewWidget(QWidget):
         if run is None or self.panel.running():
             return False
         try:
-            self.panel.start(self.study, resume=run)
+            self.panel.start(TrainRequest(self.study, resume=run))
         except UserError as exc:
             self.error.emit(exc)
             return False

@@ -66,8 +66,8 @@ class StudyWizard(QWizard):
         The study being worked on (set when page 1 is done).
     run : str or None
         The training run the wizard finished.
-    training_choices : dict
-        What page 4 chose (``archs``, ``epochs``, ``device``, ``weights``).
+    training_request : TrainRequest or None
+        The run page 4 set up (page 5 trains it).
 
     Signals
     -------
@@ -84,7 +84,7 @@ class StudyWizard(QWizard):
         self.ws = ws
         self.study: str | None = study
         self.run: str | None = None
-        self.training_choices: dict[str, Any] = {}
+        self.training_request: Any = None
         self.jobs: list[Any] = []
         self.setWindowTitle("Study wizard — wbsdesk")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)

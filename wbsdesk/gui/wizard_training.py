@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, QWizard
 
+from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.gui.dashboard import DashboardInputs, compute_comparison
 from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
@@ -58,7 +59,7 @@ class SetupPage(WizardPageBase):
         return self.panel is not None and bool(self.panel.is_ready())
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt override
-        self.wizard().training_choices = dict(self.panel.choices())
+        self.wizard().training_request = self.panel.request()
         return True
 
 
@@ -117,15 +118,15 @@ class TrainingPage(WizardPageBase):
         panel = self._ensure_panel()
         if panel.running():
             return
-        choices = dict(getattr(self.wizard(), "training_choices", None) or {})
+        request = getattr(self.wizard(), "training_request", None) or TrainRequest(self.study)
+        if resume is not None:
+            request = TrainRequest(self.study, resume=resume)
         self.message.show_text("info", "Resuming the training run…" if resume else
                                "Training has started. You can leave this window open and "
                                "come back later.")
         for b in (self.resume_button, self.retry_button):
             b.hide()
-        panel.start(self.study, archs=choices.get("archs"), epochs=choices.get("epochs"),
-                    device=choices.get("device", "auto"), weights=choices.get("weights"),
-                    resume=resume)
+        panel.start(request)
         self.completeChanged.emit()
 
     def stop(self) -> None:

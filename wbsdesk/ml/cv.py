@@ -37,7 +37,6 @@ import csv
 import io
 import json
 import logging
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -45,8 +44,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, Throttle, no_progress
-from wbsdesk.errors import UserError
+from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
+from wbsdesk.core.run_progress import RunTracker, UnitReporter
+from wbsdesk.core.scheduling import UnitPlan, UnitsFailedError, plan_units
+from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.ml.augment import EvalPreset, TrainPreset, derive_seed
 from wbsdesk.ml.checkpoints import (
     atomic_write_text,
@@ -58,6 +59,7 @@ from wbsdesk.ml.checkpoints import (
 )
 from wbsdesk.ml.cvspec import CVSpec, CVSummary, FoldResult, fold_dir, fold_split, read_oof
 from wbsdesk.ml.data import decode_crops
+from wbsdesk.ml.failures import describe_failure
 from wbsdesk.ml.registry import arch_spec, build_model
 from wbsdesk.ml.train import (
     ExecPlan,
@@ -71,75 +73,31 @@ from wbsdesk.ml.train import (
 )
 from wbsdesk.ml.weights import missing_weights_error
 
-__all__ = ["CVSpec", "CVSummary", "FoldResult", "fold_dir", "fold_label", "fold_split",
-           "read_oof", "run_cv"]
+__all__ = ["CVSpec", "CVSummary", "FoldResult", "UnitsFailedError", "fold_dir", "fold_label",
+           "fold_split", "read_oof", "run_cv", "run_units"]
 
 log = logging.getLogger(__name__)
-
-
-def _steps_per_epoch(spec: CVSpec, n_train: int) -> int:
-    return len(batch_slices(n_train * spec.copies, spec.batch_size))
-
-
-def _fmt_eta(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "ETA --"
-    s = round(seconds)
-    if s < 60:
-        return f"ETA {s} s"
-    if s < 3600:
-        return f"ETA {s // 60} min {s % 60:02d} s"
-    return f"ETA {s // 3600} h {s % 3600 // 60:02d} min"
-
-
-class _Clock:
-    """Counts steps, converts them into Progress with an ETA (per-architecture step rates)."""
-
-    def __init__(self, progress: ProgressFn, remaining: dict[str, int], done: int,
-                 total: int) -> None:
-        self.raw = progress
-        self.throttled = Throttle(progress, per_second=4.0)
-        self.remaining = dict(remaining)  # arch -> steps left
-        self.done = done
-        self.total = total
-        self.secs: dict[str, float] = {}
-        self.steps: dict[str, int] = {}
-        self.last = time.perf_counter()
-
-    def tick(self, arch: str) -> None:
-        now = time.perf_counter()
-        self.secs[arch] = self.secs.get(arch, 0.0) + now - self.last
-        self.steps[arch] = self.steps.get(arch, 0) + 1
-        self.remaining[arch] -= 1
-        self.last = now
-        self.done += 1
-
-    def restart(self) -> None:
-        self.last = time.perf_counter()
-
-    def eta(self) -> float | None:
-        rates = {a: self.secs[a] / self.steps[a] for a in self.steps if self.steps[a] > 1}
-        if not rates:
-            return None
-        mean = sum(rates.values()) / len(rates)
-        return sum(n * rates.get(a, mean) for a, n in self.remaining.items())
-
-    def report(self, message: str, *, force: bool = False) -> None:
-        p = Progress(self.done, self.total, f"{message} · {_fmt_eta(self.eta())}")
-        (self.raw if force else self.throttled)(p)
 
 
 def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
            cancel: CancelToken | None = None) -> CVSummary:
     """Cross-validate every architecture of ``spec``; resumable (see the module docstring).
 
+    The run is a set of independent units, one per (architecture, fold)
+    (:func:`~wbsdesk.core.scheduling.plan_units`). They train one after another in this
+    process, in worker processes side by side (``spec.workers``, ``spec.devices``; see
+    :mod:`wbsdesk.ml.scheduler`) or as Ray tasks (``spec.ray_address``; see
+    :mod:`wbsdesk.ml.ray_runner`), with the same result: every unit seeds itself.
+
     Parameters
     ----------
     spec : CVSpec
     progress : callable, keyword-only
-        Receives ``Progress(done, total, message)`` in training steps (batches), at most
-        ~4 times a second plus once at every epoch end; the message names the architecture,
-        fold, epoch and an ETA, e.g. ``"resnet18 fold 2/5 epoch 7/100 · ETA 3 min 05 s"``.
+        Receives ``Progress(done, total, message, event)`` in training steps (batches), at
+        most ~4 times a second plus once at every epoch end and unit change; ``event`` is a
+        :class:`~wbsdesk.core.train_events.TrainEvent` (architecture, fold, epoch, step,
+        loss, ETA, unit state) and ``message`` its ``line()``, e.g.
+        ``"resnet18 fold 2/5 epoch 7/100 loss 0.1234 · ETA 3 min 05 s"``.
     cancel : CancelToken, optional, keyword-only
         Checked before every batch. On cancellation :class:`~wbsdesk.errors.Cancelled`
         propagates; the last completed epoch's checkpoint stays, and calling ``run_cv``
@@ -154,7 +112,11 @@ def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
     ------
     UserError
         Missing ImageNet weight files, unreadable crops, or a run folder that was started
-        with different training settings or data.
+        with different training settings or data (before any training).
+    UnitsFailedError
+        When some units failed (out of memory, a bad weight file, a dead worker): raised
+        once the other units have ended; it names each unit and why. The run stays
+        resumable and a resume trains only the units that are not finished.
     Cancelled
         When ``cancel`` was set.
     """
@@ -174,43 +136,96 @@ def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
                       json.dumps({"spec": spec.as_dict(), "plan": plan.as_dict(),
                                   "torch": torch.__version__}, indent=1))
 
-    # What is left to do (finished folds are skipped, unfinished ones resume).
+    # What is left to do (finished units are skipped, unfinished ones resume); every
+    # checkpoint is verified here, before any training.
+    units = run_units(spec)
+    todo = [u for u in units if u.state != "done"]
+    if spec.ray_address is not None:
+        from wbsdesk.ml.ray_runner import RayExecutor
+
+        ray_exec = RayExecutor(spec, plan, weight_files, address=spec.ray_address)
+        tracker = RunTracker(units, workers=ray_exec.workers, progress=_logged(progress))
+        tracker.skip_reported()
+        results, failures = ray_exec.run(todo, tracker, cancel)
+    else:
+        from wbsdesk.ml.scheduler import local_slots, run_in_workers
+
+        slots = local_slots(spec, plan, n_units=len(todo))
+        tracker = RunTracker(units, workers=len(slots), progress=_logged(progress))
+        tracker.skip_reported()
+        if not todo or slots[0].inline:
+            results, failures = _run_inline(spec, plan, todo, weight_files, tracker, cancel)
+        else:
+            results, failures = run_in_workers(spec, plan, todo, slots, weight_files, tracker,
+                                               cancel)
+    tracker.stage("done")
+    if failures:
+        raise UnitsFailedError(failures)
+    by_key = {(r.arch, r.fold): r for r in results}
+    out: list[FoldResult] = []
+    oof: dict[str, dict[str, float]] = {a: {} for a in spec.archs}
+    for u in units:
+        res = by_key.get(u.key) or _finished_result(spec, u.arch, u.fold)
+        out.append(res)
+        oof[u.arch].update(read_oof(fold_dir(spec.run_dir, u.arch, u.fold) / "oof.csv"))
+    return CVSummary(run_dir=spec.run_dir, plan=plan, folds=tuple(out), oof=oof,
+                     seconds=time.perf_counter() - started)
+
+
+def run_units(spec: CVSpec) -> list[UnitPlan]:
+    """The units of ``spec`` (its architectures x the folds of ``fold_subset``) with the
+    epochs their folders hold; every checkpoint is verified (:class:`UserError` if not)."""
     fold_nums = spec.fold_numbers
-    work: list[tuple[str, int, int]] = []  # (arch, fold, start_epoch)
-    remaining: dict[str, int] = dict.fromkeys(spec.archs, 0)
-    done_steps = total_steps = 0
     if spec.fold_subset is not None:
         fold_nums = [k for k in fold_nums if k in spec.fold_subset]
-    for arch in spec.archs:
-        for k in fold_nums:
-            steps = _steps_per_epoch(spec, len(fold_split(spec.folds, k)[0]))
-            total_steps += steps * spec.epochs
-            start = _completed_epochs(spec, arch, k)
-            done_steps += steps * start
-            remaining[arch] += steps * (spec.epochs - start)
-            work.append((arch, k, start))
-    clock = _Clock(progress, remaining, done_steps, total_steps)
+    done = {(a, k): _completed_epochs(spec, a, k) for a in spec.archs for k in fold_nums}
+    units = plan_units(spec.archs, spec.folds, epochs=spec.epochs, batch_size=spec.batch_size,
+                       copies=spec.copies, done=done,
+                       finished={key for key, e in done.items() if e > spec.epochs})
+    return [u for u in units if u.fold in fold_nums]
 
+
+def _logged(progress: ProgressFn) -> ProgressFn:
+    """Pass progress on, logging one line per epoch end and unit change."""
+    def report(p: Progress) -> None:
+        ev = p.event
+        if ev is not None and ev.state == "failed":
+            log.warning("%s", ev.line())
+        elif ev is not None and (ev.epoch_ended or ev.unit_changed):
+            log.info("%s", ev.line())
+        progress(p)
+
+    return report
+
+
+def _run_inline(spec: CVSpec, plan: ExecPlan, todo: list[UnitPlan],
+                weight_files: dict[str, Path | None], tracker: RunTracker,
+                cancel: CancelToken) -> tuple[list[FoldResult], list[tuple[str, int, str]]]:
+    """Train the units one after another in this process."""
     results: list[FoldResult] = []
-    oof: dict[str, dict[str, float]] = {a: {} for a in spec.archs}
+    failures: list[tuple[str, int, str]] = []
     images: torch.Tensor | None = None
     with execution_context(plan):
-        for arch, k, start in work:
-            d = fold_dir(spec.run_dir, arch, k)
-            if start > spec.epochs:  # marker: already done
-                res = _finished_result(spec, arch, k)
-            else:
-                if images is None:
-                    clock.report("decoding crops", force=True)
-                    images = decode_crops(spec.crop_paths, size=spec.input_px, cancel=cancel)
-                    images = images.to(plan.device)
-                    clock.restart()
-                res = _run_fold(spec, plan, arch, k, images, weight_files[arch], clock, cancel)
-            results.append(res)
-            oof[arch].update(read_oof(d / "oof.csv"))
-    clock.report("done", force=True)
-    return CVSummary(run_dir=spec.run_dir, plan=plan, folds=tuple(results), oof=oof,
-                     seconds=time.perf_counter() - started)
+        for u in todo:
+            if images is None:
+                tracker.stage("decoding")
+                images = decode_crops(spec.crop_paths, size=spec.input_px, cancel=cancel)
+                images = images.to(plan.device)
+            reporter = UnitReporter(tracker, u.key)
+            try:
+                results.append(_run_fold(spec, plan, u.arch, u.fold, images,
+                                         weight_files[u.arch], reporter, cancel))
+            except Cancelled:
+                tracker.cancelled(u.key)
+                raise
+            except Exception as exc:  # one unit fails, the others go on
+                detail = describe_failure(exc, plan.device)
+                log.debug("%s fold %d failed", u.arch, u.fold, exc_info=True)
+                tracker.failed(u.key, detail)
+                failures.append((u.arch, u.fold, detail))
+                continue
+            tracker.finished(u.key)
+    return results, failures
 
 
 def _completed_epochs(spec: CVSpec, arch: str, k: int) -> int:
@@ -273,7 +288,9 @@ def _make_optimizer(spec: CVSpec, model: nn.Module) -> tuple[torch.optim.Optimiz
 
 
 def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Tensor,
-              weights_file: Path | None, clock: _Clock, cancel: CancelToken) -> FoldResult:
+              weights_file: Path | None, reporter: UnitReporter, cancel: CancelToken,
+              worker: str = "") -> FoldResult:
+    """Train and test one unit (``arch`` on fold ``k``), resuming from its checkpoint."""
     d = fold_dir(spec.run_dir, arch, k)
     d.mkdir(parents=True, exist_ok=True)
     train_idx, test_idx = fold_split(spec.folds, k)
@@ -281,8 +298,6 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
         {"fold": k, "train": [spec.photo_ids[i] for i in train_idx],
          "test": [spec.photo_ids[i] for i in test_idx]}, indent=0))
     config = spec.fold_config(arch, k)
-    n_folds = len(spec.fold_numbers)
-    fold_pos = spec.fold_numbers.index(k) + 1
 
     torch.manual_seed(derive_seed(spec.seed, arch, k, "init"))
     model = build_model(arch, num_outputs=spec.num_outputs, weights_path=weights_file)
@@ -314,7 +329,7 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
         atomic_write_text(d / "losses.json", json.dumps({"epoch_losses": losses}))
         log.info("%s fold %d: resuming after epoch %d", arch, k, start)
     train_model: nn.Module = torch.compile(model) if plan.compile else model
-    clock.restart()
+    reporter.begin(worker)
 
     labels = torch.as_tensor(spec.labels, dtype=torch.int64, device=plan.device)
     train_t = torch.as_tensor(train_idx, dtype=torch.int64)
@@ -329,23 +344,19 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
     n_images = 0
     last_save = time.monotonic()
     for epoch in range(start, spec.epochs):
-        where = f"{arch} fold {fold_pos}/{n_folds} epoch {epoch + 1}/{spec.epochs}"
         torch.manual_seed(derive_seed(spec.seed, arch, k, "epoch", epoch))
         gen = torch.Generator().manual_seed(derive_seed(spec.seed, arch, k, "order", epoch))
         order = train_t.repeat(spec.copies)[torch.randperm(len(train_t) * spec.copies,
                                                            generator=gen)]
 
-        def before_batch(i: int, n: int, where: str = where) -> None:
+        def before_batch(i: int, n: int, epoch: int = epoch) -> None:
             cancel.raise_if_cancelled()
-            if i:
-                clock.tick(arch)
-            clock.report(where)
+            reporter.batch(epoch, i, n)
 
         t0 = time.perf_counter()
         loss = train_one_epoch(train_model, criterion, optimizer, images, labels,
                                order.to(plan.device), batch_size=spec.batch_size,
                                transform=augment, plan=plan, before_batch=before_batch)
-        clock.tick(arch)
         scheduler.step()
         seconds += time.perf_counter() - t0
         n_images += sum(s.stop - s.start for s in batch_slices(len(order), spec.batch_size))
@@ -361,8 +372,7 @@ def _run_fold(spec: CVSpec, plan: ExecPlan, arch: str, k: int, images: torch.Ten
                 "epoch": epoch + 1, "config": config, "losses": losses, "rng": rng_state()})
             last_save = time.monotonic()
         atomic_write_text(d / "losses.json", json.dumps({"epoch_losses": losses}))
-        clock.report(f"{where} loss {loss:.4f}", force=True)
-        log.info("%s: loss %.4f", where, loss)
+        reporter.epoch_end(epoch, len(batch_slices(len(order), spec.batch_size)), loss)
 
     probs = evaluate(model, images[torch.as_tensor(test_idx, device=images.device)],
                      transform=evaluator, plan=plan)

@@ -24,7 +24,8 @@ __all__ = ["CVSpec", "CVSummary", "FoldResult", "fold_dir", "fold_split", "plain
 # Spec fields that change what is trained (compared on resume); the rest is execution only.
 _EXEC_FIELDS = ("run_dir", "device", "bf16", "channels_last", "compile", "num_threads",
                 "deterministic", "checkpoint_every", "checkpoint_seconds", "fold_subset",
-                "photo_ids", "crop_paths", "labels", "folds", "archs")
+                "photo_ids", "crop_paths", "labels", "folds", "archs", "workers", "devices",
+                "ray_address")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,12 @@ class CVSpec:
     time writing checkpoints, and a crash then costs at most that much training). The last
     epoch's checkpoint, the fold model, is always written. ``fold_subset`` (None = all)
     limits a call of :func:`~wbsdesk.ml.cv.run_cv` to some folds, so that several processes
-    can train the folds of one run folder side by side.
+    can train the folds of one run folder side by side. ``workers`` is how many units
+    (architecture x fold) train at once on this machine (1 = one after another in this
+    process; None = chosen from memory and cores, see :mod:`wbsdesk.ml.scheduler`),
+    ``devices`` the GPUs they are spread over (``("cuda:0", "cuda:1")``; empty = every
+    visible one), and ``ray_address`` runs them as Ray tasks instead
+    (:mod:`wbsdesk.ml.ray_runner`). None of these changes what is trained.
     """
 
     run_dir: Path
@@ -86,11 +92,14 @@ class CVSpec:
     checkpoint_every: int = 1
     checkpoint_seconds: float = 0.0
     fold_subset: tuple[int, ...] | None = None
+    workers: int | None = 1
+    devices: tuple[str, ...] = ()
+    ray_address: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("archs", "photo_ids", "crop_paths", "labels", "folds", "crop_scale",
-                     "normalize_mean", "normalize_std"):
+                     "normalize_mean", "normalize_std", "devices"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "photo_ids", tuple(str(p) for p in self.photo_ids))
         object.__setattr__(self, "crop_paths", tuple(Path(p) for p in self.crop_paths))
@@ -118,6 +127,8 @@ class CVSpec:
                 raise ValueError(f"fold_subset {self.fold_subset} names folds not in the data")
         if not self.checkpoint_seconds >= 0:
             raise ValueError("checkpoint_seconds must be >= 0")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError("workers must be >= 1 (or None: chosen here)")
         if self.lr_schedule not in ("constant", "cosine", "step"):
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}")
 

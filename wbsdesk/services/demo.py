@@ -241,7 +241,8 @@ def _build(ws: Workspace, *, seed: int, train: bool, counts: dict[str, int] | No
     if train:
         from wbsdesk.services import training
 
-        run = training.train(ws, DEMO_STUDY, demo=True, progress=progress, cancel=cancel).run
+        run = training.train(ws, training.TrainRequest(DEMO_STUDY, demo=True),
+                             progress=progress, cancel=cancel).run
     secs = time.perf_counter() - t0
     log.info("built the demo study (seed %d) in %.1f s", seed, secs)
     groups = dict(GROUP_COUNTS if counts is None else counts)

@@ -1,39 +1,61 @@
-"""Training use cases: the cross-validation run of a study, resume, runs and weights.
+"""Training use cases: a study's cross-validation run from a :class:`TrainRequest`, resume.
 
-The training job (:func:`wbsdesk.ml.cv.run_cv`) writes only files into the run folder; this
-module imports each finished fold into the store in one transaction, idempotently.
+The wizard, the Training view, the CLI and the Ray driver all build one
+:class:`~wbsdesk.core.training_request.TrainRequest`. The training job
+(:func:`wbsdesk.ml.cv.run_cv`) writes only files into the run folder; this module imports
+each unit (architecture x fold) into the store as soon as it finishes, in one transaction,
+idempotently, so ``runs`` and the Training view show finished units while the run goes on.
+Run queries (:func:`list_runs`, :func:`get_run`, ...) live in :mod:`wbsdesk.services.runs`
+and are re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wbsdesk import __version__
 from wbsdesk.config import ensure_private_dir
-from wbsdesk.core.jobs import CancelToken, ProgressFn, no_progress
+from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
+from wbsdesk.core.scheduling import UnitsFailedError
+from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.errors import Cancelled, UserError
-from wbsdesk.services.faces import require_faces_ok
 from wbsdesk.services.fold_import import (
     import_finished_folds,
+    import_fold,
     import_what_finished,
     stored_hashes,
 )
 from wbsdesk.services.photos import sha256_file
-from wbsdesk.services.run_lock import RunLock, run_in_use
+from wbsdesk.services.run_lock import RunLock
+from wbsdesk.services.runs import (
+    RESUMABLE_STATUSES,
+    get_run,
+    latest_resumable_run,
+    list_runs,
+    run_aucs,
+    run_losses,
+    run_settings,
+    stored_checkpoint_hashes,
+)
 from wbsdesk.services.studies import Study, load_study
+from wbsdesk.services.training_data import TrainingData, training_data
 from wbsdesk.services.workspace import Workspace, open_workspace
 from wbsdesk.store.runs import RunRow
 
 if TYPE_CHECKING:  # torch stays out of processes that only list runs (the GUI)
     from wbsdesk.ml.cv import CVSpec, CVSummary
+
+__all__ = ["CHECKPOINT_SECONDS", "RESUMABLE_STATUSES", "RunSettings", "TrainReport",
+           "TrainRequest", "TrainingData", "get_run", "import_finished_folds",
+           "latest_resumable_run", "list_runs", "load_study", "new_run_name", "run_aucs",
+           "run_losses", "stored_checkpoint_hashes", "train", "train_job", "training_data"]
 
 log = logging.getLogger(__name__)
 
@@ -44,53 +66,8 @@ CHECKPOINT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
-class TrainingData:
-    """What a study hands to cross-validation: one row per included primary photo."""
-
-    photo_ids: list[int]
-    crop_paths: list[Path]
-    labels: list[int]
-    folds: list[int]
-    subjects: list[str]
-
-
-def training_data(ws: Workspace, study: Study) -> TrainingData:
-    """The included primary photos with their model crop, label (1 = positive) and fold.
-
-    Raises
-    ------
-    UserError
-        If faces are not all ``ok``, or folds are missing for some subject.
-    """
-    require_faces_ok(ws, study.name, purpose="training")
-    folds = ws.store.folds(study.id)
-    if not folds:
-        raise UserError(f"the folds of {study.name!r} are not assigned yet",
-                        hint=f"run 'wbsdesk folds {study.name}'")
-    subjects = {s.id: s for s in ws.store.subjects(study.id, include_excluded=False,
-                                                   include_practice=False)}
-    missing = sorted(s.key for s in subjects.values() if s.id not in folds)
-    if missing:
-        raise UserError(f"{len(missing)} subject(s) of {study.name!r} have no fold: "
-                        f"{', '.join(missing[:10])}",
-                        hint=f"run 'wbsdesk folds {study.name} --reassign'")
-    crops = ws.store.crops(study.id)
-    pos = study.protocol.groups.positive
-    rows = sorted((p for p in ws.store.photos(study.id)
-                   if p.is_primary and p.subject_id in subjects), key=lambda p: p.id)
-    labels = [int(subjects[p.subject_id].group == pos) for p in rows]
-    if len(set(labels)) < 2:
-        raise UserError(f"study {study.name!r} needs photos of both the positive group and "
-                        "the controls to train")
-    return TrainingData(photo_ids=[p.id for p in rows],
-                        crop_paths=[ws.root / crops[p.id].model_crop_path for p in rows],
-                        labels=labels, folds=[folds[p.subject_id] for p in rows],
-                        subjects=[subjects[p.subject_id].key for p in rows])
-
-
-@dataclass(frozen=True)
 class TrainReport:
-    """What ``train`` did."""
+    """What ``train`` did; ``settings`` is :func:`~wbsdesk.services.runs.run_settings`."""
 
     run: str
     status: str
@@ -100,6 +77,7 @@ class TrainReport:
     folds_imported: int
     seconds: float
     summary: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _versions() -> dict[str, str]:
@@ -110,106 +88,123 @@ def _versions() -> dict[str, str]:
             "torchvision": torchvision.__version__, "python": platform.python_version()}
 
 
-def train(ws: Workspace, name: str, *, archs: list[str] | None = None,
-          epochs: int | None = None, device: str = "auto", weights: str | None = None,
-          resume: str | None = None, deterministic: bool = False, demo: bool = False,
-          run_name: str | None = None, progress: ProgressFn = no_progress,
+def train(ws: Workspace, request: TrainRequest, *, progress: ProgressFn = no_progress,
           cancel: CancelToken | None = None) -> TrainReport:
-    """Run (or resume) the study protocol's cross-validation.
+    """Run (or resume) the study protocol's cross-validation as ``request`` asks.
 
     Parameters
     ----------
     ws : Workspace
-    name : str
-        The study.
-    archs : list of str, keyword-only
-        Architectures (default: the protocol's).
-    epochs : int, keyword-only
-        Epochs per fold (default: the protocol's; never chosen on the test fold).
-    device : {"auto", "cpu", "cuda"}, keyword-only
-    weights : {"imagenet", "none"}, keyword-only
-        Initialisation (default: the protocol's). Missing ImageNet files stop the run before
-        it starts, naming the files and the command that installs them.
-    resume : str, keyword-only
-        Name of an unfinished run to continue from its last completed epoch.
-    deterministic : bool, keyword-only
-        Exact fp32 deterministic mode (CPU); resumed runs then equal uninterrupted ones.
-    demo : bool, keyword-only
-        Mark the run as the demo's quick run.
-    run_name : str, keyword-only
-        Name of a new run (default: see :func:`new_run_name`); lets a caller that starts
-        the run in another process know its name from the start.
+    request : TrainRequest
+        The study, architectures, run settings (overrides of the protocol's input size,
+        batch size, learning rate, schedule, epochs), device(s), workers or Ray cluster,
+        and the run to resume. Missing ImageNet files stop the run before it starts,
+        naming the files and the command that installs them.
     progress, cancel : keyword-only
-        The job contract; a cancelled run stays resumable.
-    """
-    from wbsdesk.ml.cv import CVSpec
-    from wbsdesk.ml.weights import require_weights
+        The job contract: every report carries a
+        :class:`~wbsdesk.core.train_events.TrainEvent`. A cancelled run stays resumable.
 
+    Raises
+    ------
+    UserError
+        A study not ready for training, settings out of range, a run that cannot resume.
+    UnitsFailedError
+        Some units failed (named with their architecture and fold); the others are
+        imported and the run stays resumable.
+    Cancelled
+        When ``cancel`` was set.
+    """
+    if not isinstance(request, TrainRequest):
+        raise TypeError("train() takes a TrainRequest, e.g. "
+                        "train(ws, TrainRequest('study', deterministic=True))")
     t0 = time.perf_counter()
     cancel = cancel or CancelToken()
-    study = load_study(ws, name)
+    study = load_study(ws, request.study)
     data = training_data(ws, study)
     # The run's lock is held from here until training has ended, however it ends.
     with contextlib.ExitStack() as hold:
-        if resume is not None:
-            row = ws.store.run(resume)
-            if row is None or row.study_id != study.id:
-                raise UserError(f"no run named {resume!r} for study {name!r}",
-                                hint=f"see 'wbsdesk runs {name}'")
-            if row.status == "finished":
-                raise UserError(f"run {resume!r} is already finished")
-            stored = {k: v for k, v in row.spec.items() if k != "data_sha256"}
-            spec = CVSpec(**{**stored, "photo_ids": data.photo_ids,
-                             "crop_paths": data.crop_paths, "labels": data.labels,
-                             "folds": data.folds, "run_dir": ws.root / row.run_dir})
-            if spec.data_fingerprint() != row.spec.get("data_sha256"):
-                raise UserError(f"the photos, labels or folds of {name!r} changed since run "
-                                f"{resume!r} started; it cannot be resumed",
-                                hint="start a new run instead")
-            # refused (UserError) while another process trains this run
-            hold.enter_context(RunLock(spec.run_dir, row.name))
-            _check_weights_unchanged(row, spec)
-            with ws.store.atomic():
-                ws.store.set_run_status(row.id, "running")
-            run_id, run_name = row.id, row.name
+        if request.resume is not None:
+            spec, run_id, run_name = _resume(ws, study, data, request, hold)
         else:
-            training = study.protocol.training
-            init = weights or training.init
-            if init not in ("imagenet", "none"):
-                raise UserError(f"--weights must be 'imagenet' or 'none', not {init!r}")
-            chosen = list(archs or training.architectures)
-            weight_files = require_weights(chosen) if init == "imagenet" else {}
-            run_name = run_name or new_run_name(ws, name)
-            if ws.store.run(run_name) is not None:
-                raise UserError(f"a run named {run_name!r} exists already")
-            run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
-            options: dict[str, Any] = {"archs": tuple(chosen), "device": device,
-                                       "deterministic": deterministic,
-                                       "checkpoint_seconds": CHECKPOINT_SECONDS}
-            if epochs is not None:
-                options["epochs"] = epochs
-            spec = CVSpec.from_protocol(
-                training, study.protocol.augmentation, run_dir=run_dir,
-                photo_ids=data.photo_ids, crop_paths=data.crop_paths, labels=data.labels,
-                folds=data.folds, weights_dir="default" if init == "imagenet" else None, **options)
-            stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
-            for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
-                stored.pop(key)
-            hashes = {a: sha256_file(p) for a, p in weight_files.items()}
-            hold.enter_context(RunLock(run_dir, run_name))
-            with ws.store.atomic():
-                run_id = ws.store.insert_run(
-                    study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
-                    archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
-                    seed=spec.seed, device=device, versions=_versions(), weights=hashes, demo=demo)
-                ws.store.audit(study.id, "train_start", {"run": run_name, "archs": chosen,
-                                                         "epochs": spec.epochs, "init": init})
-        log.info("training run %s of %s: %s", run_name, name, ", ".join(spec.archs))
+            spec, run_id, run_name = _start(ws, study, data, request, hold)
+        log.info("training run %s of %s: %s", run_name, study.name, ", ".join(spec.archs))
         summary, n = _train_and_import(ws, study, run_id, run_name, spec, data,
                                        progress=progress, cancel=cancel)
+    row = ws.store.run(run_name)
     return TrainReport(run=run_name, status="finished", run_dir=str(spec.run_dir),
                        archs=list(spec.archs), device=summary.plan.device, folds_imported=n,
-                       seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict())
+                       seconds=round(time.perf_counter() - t0, 1), summary=summary.as_dict(),
+                       settings=run_settings(row) if row is not None else {})
+
+
+def _execution(request: TrainRequest) -> dict[str, Any]:
+    """The spec's execution fields a request sets (they never change what is trained)."""
+    return {"workers": request.workers, "devices": request.devices,
+            "ray_address": request.ray_address}
+
+
+def _resume(ws: Workspace, study: Study, data: TrainingData, request: TrainRequest,
+            hold: contextlib.ExitStack) -> tuple[CVSpec, int, str]:
+    from wbsdesk.ml.cv import CVSpec
+
+    name = request.resume
+    row = ws.store.run(name) if name else None
+    if row is None or row.study_id != study.id:
+        raise UserError(f"no run named {name!r} for study {study.name!r}",
+                        hint=f"see 'wbsdesk runs {study.name}'")
+    if row.status == "finished":
+        raise UserError(f"run {name!r} is already finished")
+    stored = {k: v for k, v in row.spec.items() if k != "data_sha256"}
+    spec = CVSpec(**{**stored, "photo_ids": data.photo_ids, "crop_paths": data.crop_paths,
+                     "labels": data.labels, "folds": data.folds,
+                     "run_dir": ws.root / row.run_dir, **_execution(request)})
+    if spec.data_fingerprint() != row.spec.get("data_sha256"):
+        raise UserError(f"the photos, labels or folds of {study.name!r} changed since run "
+                        f"{name!r} started; it cannot be resumed",
+                        hint="start a new run instead")
+    # refused (UserError) while another process trains this run
+    hold.enter_context(RunLock(spec.run_dir, row.name))
+    _check_weights_unchanged(row, spec)
+    with ws.store.atomic():
+        ws.store.set_run_status(row.id, "running")
+    return spec, row.id, row.name
+
+
+def _start(ws: Workspace, study: Study, data: TrainingData, request: TrainRequest,
+           hold: contextlib.ExitStack) -> tuple[CVSpec, int, str]:
+    from wbsdesk.ml.cv import CVSpec
+    from wbsdesk.ml.weights import require_weights
+
+    protocol = request.settings.apply(study.protocol)
+    training = protocol.training
+    init = request.weights or training.init
+    chosen = list(request.archs or training.architectures)
+    weight_files = require_weights(chosen) if init == "imagenet" else {}
+    run_name = request.run_name or new_run_name(ws, study.name)
+    if ws.store.run(run_name) is not None:
+        raise UserError(f"a run named {run_name!r} exists already")
+    run_dir = ensure_private_dir(ensure_private_dir(ws.runs_dir) / run_name)
+    spec = CVSpec.from_protocol(
+        training, protocol.augmentation, run_dir=run_dir, photo_ids=data.photo_ids,
+        crop_paths=data.crop_paths, labels=data.labels, folds=data.folds,
+        weights_dir="default" if init == "imagenet" else None, archs=tuple(chosen),
+        device=request.device, deterministic=request.deterministic,
+        checkpoint_seconds=CHECKPOINT_SECONDS, **_execution(request))
+    stored = {**spec.as_dict(), "data_sha256": spec.data_fingerprint()}
+    for key in ("photo_ids", "crop_paths", "labels", "folds", "run_dir"):
+        stored.pop(key)
+    hashes = {a: sha256_file(p) for a, p in weight_files.items()}
+    hold.enter_context(RunLock(run_dir, run_name))
+    with ws.store.atomic():
+        run_id = ws.store.insert_run(
+            study.id, name=run_name, run_dir=run_dir.relative_to(ws.root).as_posix(),
+            archs=chosen, protocol_json=study.protocol.to_json(), spec=stored,
+            seed=spec.seed, device=request.device, versions=_versions(), weights=hashes,
+            demo=request.demo)
+        ws.store.audit(study.id, "train_start", {
+            "run": run_name, "archs": chosen, "epochs": spec.epochs, "init": init,
+            "settings": request.settings.overrides()})
+    return spec, run_id, run_name
 
 
 def _check_weights_unchanged(row: RunRow, spec: CVSpec) -> None:
@@ -231,21 +226,46 @@ def _check_weights_unchanged(row: RunRow, spec: CVSpec) -> None:
 def _train_and_import(ws: Workspace, study: Study, run_id: int, run_name: str, spec: CVSpec,
                       data: TrainingData, *, progress: ProgressFn,
                       cancel: CancelToken) -> tuple[CVSummary, int]:
-    """Train, import the finished folds and set the run's final status; (summary, folds)."""
+    """Train, importing each unit as it finishes; set the run's final status.
+
+    Returns ``(summary, units imported)``.
+    """
     from wbsdesk.ml.cv import run_cv
+    from wbsdesk.ml.cvspec import fold_dir
+
+    imported: set[tuple[str, int]] = set()
+    stored = stored_hashes(ws, run_id)
+
+    def on_progress(p: Progress) -> None:
+        ev = p.event
+        if ev is not None and ev.arch is not None and ev.fold is not None \
+                and ev.state in ("finished", "skipped"):
+            key = (ev.arch, ev.fold)
+            if key not in imported and (ev.state == "finished" or key not in stored):
+                import_fold(ws, run_id, fold_dir(spec.run_dir, *key), data,
+                            stored=stored.get(key))
+            imported.add(key)
+        progress(p)
 
     try:
-        summary = run_cv(spec, progress=progress, cancel=cancel)
-        n = import_finished_folds(ws, run_id, spec.run_dir, data)
+        summary = run_cv(spec, progress=on_progress, cancel=cancel)
+        n = import_finished_folds(ws, run_id, spec.run_dir, data, skip=imported)
     except Cancelled:
-        import_what_finished(ws, run_id, spec.run_dir, data)
+        import_what_finished(ws, run_id, spec.run_dir, data, skip=imported)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "cancelled")
         log.info("run %s cancelled; resume with 'wbsdesk train %s --resume %s'", run_name,
                  study.name, run_name)
         raise
+    except UnitsFailedError as exc:
+        import_what_finished(ws, run_id, spec.run_dir, data, skip=imported)
+        with ws.store.atomic():
+            ws.store.set_run_status(run_id, "failed")
+        raise UnitsFailedError(exc.failures, hint=(
+            f"the units that finished are kept; fix the cause and train only the others "
+            f"with 'wbsdesk train {study.name} --resume {run_name}'")) from None
     except BaseException:
-        import_what_finished(ws, run_id, spec.run_dir, data)
+        import_what_finished(ws, run_id, spec.run_dir, data, skip=imported)
         with ws.store.atomic():
             ws.store.set_run_status(run_id, "failed")
         raise
@@ -265,114 +285,12 @@ def new_run_name(ws: Workspace, name: str) -> str:
     return run
 
 
-def train_job(root: Path, name: str, *, progress: ProgressFn = no_progress,
-              cancel: CancelToken | None = None, **options: Any) -> dict[str, Any]:
+def train_job(root: Path, request: TrainRequest, *, progress: ProgressFn = no_progress,
+              cancel: CancelToken | None = None) -> dict[str, Any]:
     """:func:`train` in its own connection to the workspace at ``root`` (for a job process).
 
-    ``options`` are :func:`train`'s keyword arguments. Returns the report as a dict.
+    Returns the report as a dict.
     """
     with open_workspace(root) as ws:
-        rep = train(ws, name, progress=progress, cancel=cancel, **options)
+        rep = train(ws, request, progress=progress, cancel=cancel)
     return dict(rep.__dict__)
-
-
-def stored_checkpoint_hashes(ws: Workspace, row: RunRow) -> dict[tuple[str, int], str]:
-    """``(arch, fold)`` -> the SHA-256 the store recorded for each imported fold checkpoint
-    of a run (what a fold model must match before it is loaded)."""
-    return stored_hashes(ws, row.id)
-
-
-#: Run statuses :func:`train` can resume (``running`` too: its process may have died).
-RESUMABLE_STATUSES = frozenset({"cancelled", "failed", "running"})
-
-
-def latest_resumable_run(ws: Workspace, name: str) -> str | None:
-    """The newest run of study ``name`` that is not finished and that no process is
-    training now (None if there is none)."""
-    runs = [r for r in ws.store.runs(load_study(ws, name).id)
-            if r.status in RESUMABLE_STATUSES and not run_in_use(ws.root / r.run_dir)]
-    return runs[-1].name if runs else None
-
-
-def list_runs(ws: Workspace, name: str) -> list[dict[str, Any]]:
-    """A study's runs with their status and how many folds have finished.
-
-    ``in_use`` is True while some process holds the run's training lock (a ``running`` run
-    without it was interrupted and can be resumed).
-    """
-    study = load_study(ws, name)
-    out = []
-    for r in ws.store.runs(study.id):
-        folds = ws.store.fold_results(r.id)
-        out.append({"run": r.name, "status": r.status, "archs": r.archs,
-                    "epochs": r.spec.get("epochs"), "folds_done": len(folds),
-                    "folds_total": len(r.archs) * study.protocol.folds.k, "device": r.device,
-                    "demo": r.demo, "started_at": r.started_at, "finished_at": r.finished_at,
-                    "in_use": r.status == "running" and run_in_use(ws.root / r.run_dir)})
-    return out
-
-
-def get_run(ws: Workspace, study: Study, run: str | None) -> RunRow:
-    """A named run of the study, or its latest finished one."""
-    if run is not None:
-        row = ws.store.run(run)
-        if row is None or row.study_id != study.id:
-            raise UserError(f"no run named {run!r} for study {study.name!r}")
-        return row
-    finished = [r for r in ws.store.runs(study.id) if r.status == "finished"]
-    if not finished:
-        raise UserError(f"study {study.name!r} has no finished training run",
-                        hint=f"run 'wbsdesk train {study.name}'")
-    return finished[-1]
-
-
-def run_losses(ws: Workspace, name: str, run: str) -> dict[str, dict[int, list[float]]]:
-    """Mean training loss per epoch of every fold of a run that has trained an epoch.
-
-    Finished folds come from the store; unfinished ones from the run folder's
-    ``losses.json`` (written after every epoch), so a cancelled run shows where it stopped.
-
-    Returns
-    -------
-    dict
-        ``{arch: {fold: [loss of epoch 1, ...]}}``.
-    """
-    row = get_run(ws, load_study(ws, name), run)
-    out: dict[str, dict[int, list[float]]] = {}
-    for f in ws.store.fold_results(row.id):
-        out.setdefault(f["arch"], {})[int(f["fold"])] = [float(x) for x in f["losses"]]
-    for path in sorted((ws.root / row.run_dir).glob("*/fold*/losses.json")):
-        arch, fold = path.parent.parent.name, int(path.parent.name.removeprefix("fold"))
-        if fold in out.get(arch, {}):
-            continue
-        try:
-            losses = json.loads(path.read_text())["epoch_losses"]
-        except (OSError, ValueError, KeyError):  # being replaced right now; next read has it
-            continue
-        out.setdefault(arch, {})[fold] = [float(x) for x in losses]
-    return out
-
-
-def run_aucs(ws: Workspace, name: str, run: str) -> dict[str, float]:
-    """Out-of-fold AUC of a finished run, pooled over folds: per architecture and ensemble.
-
-    The ensemble scores each photo by the mean of the architectures' probabilities. A run
-    without predictions for every included photo gives ``{}``.
-    """
-    from wbsdesk.core.roc import auc_score
-
-    study = load_study(ws, name)
-    row = get_run(ws, study, run)
-    data = training_data(ws, study)
-    label = dict(zip(data.photo_ids, data.labels, strict=True))
-    probs: dict[str, dict[int, float]] = {}
-    for arch, pid, _fold, p in ws.store.predictions(row.id):
-        probs.setdefault(arch, {})[int(pid)] = float(p)
-    if not probs or any(set(label) - set(probs.get(a, {})) for a in row.archs):
-        return {}
-    y = [label[pid] for pid in data.photo_ids]
-    out = {a: auc_score(y, [probs[a][pid] for pid in data.photo_ids]) for a in row.archs}
-    if len(row.archs) > 1:
-        out["ensemble"] = auc_score(y, [sum(probs[a][pid] for a in row.archs) / len(row.archs)
-                                        for pid in data.photo_ids])
-    return out
