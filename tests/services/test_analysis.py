@@ -483,8 +483,9 @@ def test_too_few_paired_cases_of_a_class_is_a_clear_error(ws):
 
 def test_the_demo_study_with_simulated_readers(demo_ws):
     study = load_study(demo_ws, "demo")
-    photos = [p for p in demo_ws.store.photos(study.id) if p.is_primary]
-    subj = {s.id: s for s in demo_ws.store.subjects(study.id)}
+    subj = {s.id: s for s in demo_ws.store.subjects(study.id, include_practice=False)}
+    photos = [p for p in demo_ws.store.photos(study.id)
+              if p.is_primary and p.subject_id in subj]  # practice-only photos have no fold
     folds = demo_ws.store.folds(study.id)
     subjects = {subj[p.subject_id].key: {"photo": p.id, "group": subj[p.subject_id].group,
                                          "fold": folds[p.subject_id]} for p in photos}
