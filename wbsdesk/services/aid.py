@@ -199,51 +199,65 @@ def _write_png(root: Path, img: Image.Image) -> tuple[str, str]:
 def _heatmaps(ws: Workspace, study: Study, row: RunRow, archs: Sequence[str],
               folds: dict[int, int], *, device: str, progress: ProgressFn,
               cancel: CancelToken) -> dict[int, tuple[str, str]]:
-    """Grad-CAM overlays on the reader crops, from each photo's own held-out fold models."""
+    """Grad-CAM overlays on the reader crops, from each photo's own held-out fold models.
+
+    One architecture's fold models are in memory at a time; the maps of an ensemble are
+    averaged over its architectures.
+    """
     from wbsdesk.ml.data import preprocess
     from wbsdesk.ml.explain import gradcam, overlay
-    from wbsdesk.ml.infer import load_run_models
+    from wbsdesk.ml.infer import load_fold_models
     from wbsdesk.services.training import stored_checkpoint_hashes
 
-    models = load_run_models(ws.root / row.run_dir, list(archs), device,
-                             stored_sha256=stored_checkpoint_hashes(ws, row))
-    by_fold = {a: {fm.fold: fm for fm in models[a]} for a in archs}
     crops = ws.store.crops(study.id)
     names = _photo_names(ws, study)
-    out = {}
-    for i, (pid, fold) in enumerate(sorted(folds.items())):
-        cancel.raise_if_cancelled()
-        progress(Progress(i, len(folds), "computing heatmaps"))
+    for pid in folds:
         c = crops.get(pid)
         if (c is None or not c.model_crop_path or not c.reader_crop_path
                 or c.model_matrix is None or c.reader_window is None):
             raise UserError(f"{names[pid]} has no aligned model and reader crop for a heatmap",
                             hint=f"run 'wbsdesk align {study.name}' (or set [reading] aid = "
                                  "[\"probability\"])")
-        with Image.open(ws.root / c.model_crop_path) as im:
-            model_crop = im.convert("RGB")
-        maps = []
-        for a in archs:
-            fm = by_fold[a].get(fold)
+    stored = stored_checkpoint_hashes(ws, row)
+    sums: dict[int, np.ndarray] = {}
+    total, done = len(folds) * len(archs) + len(folds), 0
+    for a in archs:
+        models = {fm.fold: fm for fm in load_fold_models(
+            ws.root / row.run_dir, a, device,
+            stored_sha256={k: v for (b, k), v in stored.items() if b == a})}
+        for pid, fold in sorted(folds.items()):
+            cancel.raise_if_cancelled()
+            progress(Progress(done, total, f"computing heatmaps ({a})"))
+            done += 1
+            fm = models.get(fold)
             if fm is None:
                 raise UserError(f"run {row.name!r} has no {a} model of fold {fold}, which "
                                 f"scored {names[pid]}")
-            x = preprocess(model_crop, size=fm.input_px, mean=fm.config["normalize_mean"],
-                           std=fm.config["normalize_std"])
-            maps.append(gradcam(fm.model, x))
-        heat = heatmap_in_reader_crop(np.mean(maps, axis=0), model_matrix=c.model_matrix,
-                                      reader_window=c.reader_window,
-                                      model_crop_px=model_crop.width,
-                                      reader_px=_side(ws.root / c.reader_crop_path))
+            with Image.open(ws.root / crops[pid].model_crop_path) as im:
+                x = preprocess(im.convert("RGB"), size=fm.input_px,
+                               mean=fm.config["normalize_mean"], std=fm.config["normalize_std"])
+            heat = gradcam(fm.model, x)
+            if pid in sums and sums[pid].shape != heat.shape:
+                heat = np.asarray(Image.fromarray(heat, mode="F").resize(
+                    sums[pid].shape[::-1], Image.Resampling.BILINEAR))
+            sums[pid] = sums[pid] + heat if pid in sums else heat
+        del models
+    out = {}
+    for pid in sorted(folds):
+        cancel.raise_if_cancelled()
+        progress(Progress(done, total, "drawing heatmaps"))
+        done += 1
+        c = crops[pid]
+        with Image.open(ws.root / c.model_crop_path) as im:
+            model_px = im.width
         with Image.open(ws.root / c.reader_crop_path) as im:
-            out[pid] = _write_png(ws.root, overlay(im.convert("RGB"), heat))
-    progress(Progress(len(folds), len(folds), "heatmaps done"))
+            reader = im.convert("RGB")
+        heat = heatmap_in_reader_crop(sums[pid] / len(archs), model_matrix=c.model_matrix,
+                                      reader_window=c.reader_window, model_crop_px=model_px,
+                                      reader_px=reader.width)
+        out[pid] = _write_png(ws.root, overlay(reader, heat))
+    progress(Progress(total, total, "heatmaps done"))
     return out
-
-
-def _side(path: Path) -> int:
-    with Image.open(path) as im:
-        return int(im.width)
 
 
 def prepare_aid(ws: Workspace, study_name: str, run: str | None = None, *,
