@@ -141,7 +141,7 @@ def test_missing_imagenet_weights_stop_before_training(ws, tmp_path, monkeypatch
     assert ws.store.runs(ws.store.study("t").id) == []
 
 
-def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path):
+def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path, monkeypatch):
     skimage_data = pytest.importorskip("skimage.data")
     root = str(tiny.root)
     res = CliRunner().invoke(cli, ["--workspace", root, "train", "t", "--json"])
@@ -180,6 +180,35 @@ def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path):
     res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo), "--run", run,
                                    "--heatmap", str(heat), "--heatmap-fold", "3"])
     assert res.exit_code == 1 and "has no finished fold 3" in res.output
+    # a batch: the fold models are loaded once; each photo's folds and spread are shown
+    mirrored, blank = tmp_path / "mirrored.png", tmp_path / "blank.png"
+    Image.fromarray(skimage_data.astronaut()[:, ::-1]).save(mirrored)
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
+    from wbsdesk.ml import infer
+
+    loads = []
+    real = infer.load_run_models
+    monkeypatch.setattr(infer, "load_run_models", lambda *a, **k: loads.append(1) or real(*a, **k))
+    res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo),
+                                   str(mirrored), str(blank), "--run", run, "--json"])
+    assert res.exit_code == 0, res.output
+    items = json.loads(res.stdout)
+    assert loads == [1] and [i["photo"] for i in items] == [str(photo), str(mirrored), str(blank)]
+    assert items[0]["per_arch"] == out["per_arch"]  # as the photo scored alone
+    s = items[0]["spread"]["resnet18"]
+    assert s["folds"] == items[0]["per_fold"]["resnet18"] and s["mean"] == pytest.approx(
+        items[0]["per_arch"]["resnet18"])
+    assert s["sd"] == pytest.approx(np.std(s["folds"], ddof=1))
+    assert s["min"] == min(s["folds"]) and s["max"] == max(s["folds"])
+    assert "no face found" in items[2]["error"]
+    res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo),
+                                   str(mirrored), "--run", run])
+    assert res.exit_code == 0, res.output
+    assert "P(wbs)  SD" in res.output and "fold 1  fold 2" in res.output
+    assert res.output.count("ResNet-18 ") == 2
+    refused = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo),
+                                       str(mirrored), "--heatmap", str(heat)])
+    assert refused.exit_code == 2 and "one photo at a time" in refused.output
 
 
 def _cli(root, *args):

@@ -6,6 +6,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -103,14 +104,37 @@ def crop_cmd(obj: Ctx, name: str, photo: str, box: str, landmarks: str | None,
 
 @cli.command("exclude")
 @click.argument("name")
-@click.argument("subject")
+@click.argument("subject", required=False)
 @click.option("--reason", default=None, help="Why the subject is left out (required).")
-@click.option("--undo", is_flag=True, help="Include the subject again.")
+@click.option("--from", "from_file", type=click.Path(exists=True, dir_okay=False,
+                                                     path_type=Path), default=None,
+              help="A CSV with columns subject,reason: exclude every subject it lists (all "
+                   "or nothing).")
+@click.option("--undo", is_flag=True, help="Include the subject(s) again.")
 @json_option
 @click.pass_obj
-def exclude_cmd(obj: Ctx, name: str, subject: str, reason: str | None, undo: bool,
-                as_json: bool) -> None:
-    """Exclude SUBJECT of NAME from training and reading (recorded in the audit log)."""
+def exclude_cmd(obj: Ctx, name: str, subject: str | None, reason: str | None,
+                from_file: Path | None, undo: bool, as_json: bool) -> None:
+    """Exclude SUBJECT of NAME (or those --from FILE lists) from training and reading.
+
+    Every exclusion is recorded in the audit log. A file is checked whole first: one row
+    naming an unknown subject, a subject twice or no reason changes nothing.
+    """
+    if from_file is not None:
+        if subject or reason:
+            raise click.UsageError("give SUBJECT --reason TEXT or --from FILE, not both")
+        from wbsdesk.services.exclusions import exclude_from_file
+
+        with obj.open() as ws:
+            done = exclude_from_file(ws, name, from_file, undo=undo)
+        rows = [{"study": name, "subject": e.subject, "excluded": not undo, "reason": e.reason,
+                 "was_excluded": e.was_excluded} for e in done]
+        emit(rows, as_json, lambda: click.echo(
+            f"{'Included' if undo else 'Excluded'} {len(rows)} subject(s) of {name!r} from "
+            f"{from_file.name}: {', '.join(r['subject'] for r in rows)}."))
+        return
+    if not subject:
+        raise click.UsageError("give SUBJECT (or --from FILE)")
     if not undo and not reason:
         raise click.UsageError("give --reason TEXT (or --undo)")
     with obj.open() as ws:

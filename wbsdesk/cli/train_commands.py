@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -175,54 +176,86 @@ def weights_import_cmd(file: Path, as_json: bool) -> None:
 
 @cli.command("predict")
 @click.argument("name")
-@click.argument("photo", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("photos", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--run", default=None, help="Run to use (default: the latest finished).")
 @click.option("--heatmap", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write a Grad-CAM overlay on the model crop (PNG).")
+              help="Write a Grad-CAM overlay on the model crop (PNG; one photo).")
 @click.option("--heatmap-model", default=None,
               help="Architecture the Grad-CAM explains (default: the run's first).")
 @click.option("--heatmap-fold", type=click.IntRange(min=1), default=None,
               help="Only this fold's model (default: the mean over the folds).")
 @click.option("--age-months", type=click.FloatRange(min=0), default=None,
               help="The subject's age, checked against the study's age range.")
-@click.option("--box", default=None, help="Face box x,y,w,h when detection fails.")
+@click.option("--box", default=None, help="Face box x,y,w,h when detection fails (one photo).")
 @json_option
 @click.pass_obj
-def predict_cmd(obj: Ctx, name: str, photo: Path, run: str | None, heatmap: Path | None,
-                heatmap_model: str | None, heatmap_fold: int | None,
+def predict_cmd(obj: Ctx, name: str, photos: tuple[Path, ...], run: str | None,
+                heatmap: Path | None, heatmap_model: str | None, heatmap_fold: int | None,
                 age_months: float | None, box: str | None, as_json: bool) -> None:
-    """Score a new PHOTO with every fold model of a run of NAME (research use only).
+    """Score new PHOTOS with every fold model of a run of NAME (research use only).
 
-    Warns when the photo differs from the study's photos (age, capture, detection
-    confidence) and when the Grad-CAM's feature map is too coarse to localise.
+    The fold models are loaded once for all the photos. Each model's probability is the
+    mean of its fold models, shown with their spread (SD, range) and every fold's value.
+    Warns when a photo differs from the study's photos (age, capture, detection
+    confidence) and when the Grad-CAM's feature map is too coarse to localise. With
+    several photos --json prints a list.
     """
+    from wbsdesk.services.batch_prediction import BatchItem, predict_photos, spreads
     from wbsdesk.services.faces import parse_numbers
     from wbsdesk.services.prediction import predict_photo
 
     b = parse_numbers(box, 4, "--box") if box else None
     if (heatmap_model or heatmap_fold) and heatmap is None:
         raise click.UsageError("--heatmap-model and --heatmap-fold need --heatmap FILE")
+    if len(photos) > 1 and (heatmap is not None or b is not None):
+        raise click.UsageError("--heatmap and --box apply to one photo at a time")
     with obj.open() as ws:
-        res = predict_photo(ws, name, photo, run=run, heatmap=heatmap, box=b,
-                            heatmap_arch=heatmap_model, heatmap_fold=heatmap_fold,
-                            age_months=age_months)
+        if len(photos) == 1:
+            res = predict_photo(ws, name, photos[0], run=run, heatmap=heatmap, box=b,
+                                heatmap_arch=heatmap_model, heatmap_fold=heatmap_fold,
+                                age_months=age_months)
+            items = [BatchItem(str(photos[0]), res, spreads(res))]
+        else:
+            items = predict_photos(ws, name, photos, run=run, age_months=age_months)
 
     def render() -> None:
-        click.echo(f"Research use only, not a diagnosis. Run {res.run}; face: "
-                   f"{res.face_status} {' '.join(res.face_reasons)}")
-        table(["model", f"P({res.positive_group})"],
-              [[arch_label(a), f"{p:.3f}"] for a, p in res.per_arch.items()]
-              + [[arch_label("ensemble"), f"{res.ensemble:.3f}"]])
-        for w in res.all_warnings():
-            click.echo(f"Warning: {w}")
-        for n in res.notes:
-            click.echo(f"Note: {n}")
-        if res.heatmap:
-            click.echo(f"Grad-CAM overlay: {res.heatmap}")
-            if res.gradcam is not None:
-                click.echo(res.gradcam.caption())
+        click.echo("Research use only, not a diagnosis.")
+        for item in items:
+            _render_prediction(item)
 
-    payload = res.to_dict()
-    payload["all_warnings"] = res.all_warnings()
-    emit(payload, as_json, render)
+    payload: Any = [i.as_dict() for i in items]
+    emit(payload[0] if len(photos) == 1 else payload, as_json, render)
     sys.stdout.flush()
+
+
+def _render_prediction(item: Any) -> None:
+    """One photo's prediction: every model's mean with its folds' spread and values."""
+    res = item.prediction
+    click.echo("")
+    if res is None:
+        click.echo(f"{item.photo}: {item.error}")
+        return
+    click.echo(f"{item.photo} — run {res.run}; face: {res.face_status} "
+               f"{' '.join(res.face_reasons)}".rstrip())
+    n = max((len(s.folds) for s in item.spread.values()), default=0)
+    folds = next(iter(res.fold_numbers.values()), list(range(1, n + 1)))
+    rows = []
+    for model in [*res.per_arch, "ensemble"]:
+        s = item.spread.get(model)
+        mean = res.ensemble if model == "ensemble" else res.per_arch[model]
+        if s is None:
+            rows.append([arch_label(model), f"{mean:.3f}", "", "", *[""] * n])
+            continue
+        rows.append([arch_label(model), f"{mean:.3f}", f"{s.sd:.3f}",
+                     f"{s.low:.3f}–{s.high:.3f}", *[f"{p:.3f}" for p in s.folds]])
+    table(["model", f"P({res.positive_group})", "SD", "range",
+           *[f"fold {k}" for k in folds[:n]]], rows)
+    for w in res.all_warnings():
+        click.echo(f"Warning: {w}")
+    for note in res.notes:
+        click.echo(f"Note: {note}")
+    if res.heatmap:
+        click.echo(f"Grad-CAM overlay: {res.heatmap}")
+        if res.gradcam is not None:
+            click.echo(res.gradcam.caption())

@@ -99,7 +99,8 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
                   heatmap: Path | None = None, box: list[float] | None = None,
                   device: str = "cpu", crop: Path | None = None,
                   heatmap_arch: str | None = None, heatmap_fold: int | None = None,
-                  age_months: float | None = None, progress: ProgressFn = no_progress,
+                  age_months: float | None = None, models: Any = None,
+                  progress: ProgressFn = no_progress,
                   cancel: CancelToken | None = None) -> PhotoPrediction:
     """Align a new photo and score it with every fold model of every architecture of a run.
 
@@ -126,6 +127,9 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
     heatmap_fold : int, optional, keyword-only
     age_months : float, optional, keyword-only
         The subject's age; checked against the study's age range (and adulthood).
+    models : dict, optional, keyword-only
+        The run's fold models, loaded already (:func:`wbsdesk.ml.infer.load_run_models`,
+        each checkpoint verified), so a batch of photos loads them once.
     progress, cancel : keyword-only
         Four steps: face, checks, scoring, Grad-CAM.
 
@@ -171,8 +175,9 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
     checks, ref = check_new_photo(ws, name, res, crop_px=s["model_crop_px"],
                                   age_months=age_months)
     cancel.raise_if_cancelled()
-    models = load_run_models(ws.root / row.run_dir, device=device,
-                             stored_sha256=stored_checkpoint_hashes(ws, row))
+    if models is None:
+        models = load_run_models(ws.root / row.run_dir, device=device,
+                                 stored_sha256=stored_checkpoint_hashes(ws, row))
     n_models = sum(len(v) for v in models.values())
     progress(Progress(2, 4, f"scoring with {n_models} fold models"))
     pixels = load_crop(res.model_crop, size=s["model_crop_px"])
