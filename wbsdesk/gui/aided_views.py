@@ -48,7 +48,14 @@ def _view_dashboard_aided(window: Any, study: str) -> None:
         if d.tabs.tabText(i) == AIDED_TAB:
             d.tabs.setCurrentIndex(i)
             d.aided.wait_until_ready()
-            return
+            break
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QSplitter
+
+    for sp in d.findChildren(QSplitter):  # room for the tab, as a user would drag it
+        if sp.orientation() == Qt.Orientation.Vertical and sp.count() == 2:
+            total = sum(sp.sizes())
+            sp.setSizes([total // 5, total - total // 5])
 
 
 AIDED_VIEWS: dict[str, Callable[[Any, str], Any]] = {

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -98,7 +99,7 @@ class SlopePlotWidget(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
-        self.setMinimumSize(320, 260)
+        self.setMinimumSize(320, 240)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         ax = self.getAxis("bottom")
@@ -136,6 +137,8 @@ class AidedTabWidget(QWidget):
         self.header = QLabel()
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
         self.plot = SlopePlotWidget()
         self.modalities = self._table()
         self.tables = QTabWidget()
@@ -143,17 +146,32 @@ class AidedTabWidget(QWidget):
         for name in ("aided_readers", "aided_changes", "aided_decisions", "aided_timing"):
             self.sub[name] = self._table()
             self.tables.addTab(self.sub[name], _TITLES[name])
+        self.modalities.setMinimumHeight(140)
+        self.tables.setMinimumHeight(190)
         top = QHBoxLayout()
         top.addWidget(self.plot, 2)
         right = QVBoxLayout()
-        right.addWidget(QLabel("<b>Unaided vs aided</b>: reader averages, aided − unaided "
-                               "(Obuchowski–Rockette, Hillis df, random readers and cases)"))
+        caption = QLabel("<b>Unaided vs aided</b>: reader averages, aided − unaided "
+                         "(Obuchowski–Rockette, Hillis df, random readers and cases)")
+        caption.setWordWrap(True)
+        right.addWidget(caption)
         right.addWidget(self.modalities, 1)
         top.addLayout(right, 3)
-        v = QVBoxLayout(self)
+        content = QWidget()
+        v = QVBoxLayout(content)
+        v.setContentsMargins(4, 4, 4, 4)
         v.addWidget(self.header)
         v.addLayout(top, 3)
         v.addWidget(self.tables, 2)
+        v.addWidget(self.notes)
+        # scrolls rather than squeezing the chart and tables into each other
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     @staticmethod
     def _table() -> QTableWidget:
@@ -192,6 +210,7 @@ class AidedTabWidget(QWidget):
         self.header.setText(f"<b>Cannot compare unaided and aided reads:</b> "
                             f"{html.escape(failure.message)}{html.escape(hint)}")
         self.plot.clear()
+        self.notes.clear()
         for t in self.sub.values():
             t.clear()
             t.setRowCount(0)
@@ -211,12 +230,16 @@ class AidedTabWidget(QWidget):
 
     def _show(self, comp: AidedComparison) -> None:
         self.comparison = comp
-        lines = "".join(f"<b>{html.escape(k)}:</b> {html.escape(v)}<br>"
-                        for k, v in aided_header(comp))
+        items = aided_header(comp)
+        shown = [f"<b>{html.escape(k)}:</b> {html.escape(v)}" for k, v in items
+                 if k != "Harmed readers"]
+        harmed = ", ".join(comp.harmed) or "none"
+        colour = HARMED if comp.harmed else "#1a1a1a"
         banner = ("<span style='background:#fff1e0;color:#5a2d00'><b>SIMULATED readers</b> — "
                   "computer-made reads, not physicians.</span><br>" if comp.simulated else "")
-        notes = "".join(f"<br><i>{html.escape(n)}</i>" for n in comp.notes)
-        self.header.setText(banner + lines + notes)
+        self.header.setText(banner + " · ".join(shown) + "<br><b>Harmed readers:</b> "
+                            f"<span style='color:{colour}'>{html.escape(harmed)}</span>")
+        self.notes.setText(" ".join(f"<i>{html.escape(n)}</i>" for n in comp.notes))
         self.plot.show_comparison(comp)
         for name, rows in aided_tables(comp).items():
             fill_rows(self.sub[name], rows)

@@ -179,6 +179,17 @@ def heatmap_in_reader_crop(heat: np.ndarray, *, model_matrix: Sequence[Sequence[
     return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
 
 
+def _within(tinted: Image.Image, plain: Image.Image, seen: np.ndarray) -> Image.Image:
+    """The overlay where the model crop reaches, fading out (no hard edge) to the plain
+    reader crop where the model saw nothing."""
+    from PIL import ImageFilter
+
+    radius = max(1.0, plain.width / 40)
+    mask = Image.fromarray(np.uint8(np.clip(seen, 0, 1) * 255)).filter(
+        ImageFilter.GaussianBlur(radius))
+    return Image.composite(tinted, plain, mask)
+
+
 def _write_png(root: Path, img: Image.Image) -> tuple[str, str]:
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=False)
@@ -252,10 +263,11 @@ def _heatmaps(ws: Workspace, study: Study, row: RunRow, archs: Sequence[str],
             model_px = im.width
         with Image.open(ws.root / c.reader_crop_path) as im:
             reader = im.convert("RGB")
-        heat = heatmap_in_reader_crop(sums[pid] / len(archs), model_matrix=c.model_matrix,
-                                      reader_window=c.reader_window, model_crop_px=model_px,
-                                      reader_px=reader.width)
-        out[pid] = _write_png(ws.root, overlay(reader, heat))
+        where = {"model_matrix": c.model_matrix, "reader_window": c.reader_window,
+                 "model_crop_px": model_px, "reader_px": reader.width}
+        heat = heatmap_in_reader_crop(sums[pid] / len(archs), **where)
+        seen = heatmap_in_reader_crop(np.ones((8, 8), np.float32), **where)
+        out[pid] = _write_png(ws.root, _within(overlay(reader, heat), reader, seen))
     progress(Progress(total, total, "heatmaps done"))
     return out
 

@@ -243,6 +243,17 @@ def _build(ws: Workspace, *, seed: int, train: bool, counts: dict[str, int] | No
 
         run = training.train(ws, training.TrainRequest(DEMO_STUDY, demo=True),
                              progress=progress, cancel=cancel).run
+        # The aided phase of the simulated readers (flagged simulated everywhere): the run's
+        # out-of-fold aid, then each reader's aided re-reads, leaning on it by its trust.
+        from wbsdesk.services.aid import prepare_aid
+        from wbsdesk.services.simulated_aided import add_simulated_aided_reads
+
+        row = ws.store.run(run) if run else None
+        if row is not None and row.status == "finished":
+            aid = prepare_aid(ws, DEMO_STUDY, run, progress=progress, cancel=cancel)
+            add_simulated_aided_reads(ws, DEMO_STUDY, seed=seed, aid=aid)
+        else:
+            log.warning("the demo run did not finish: no aid, no simulated aided re-reads")
     secs = time.perf_counter() - t0
     log.info("built the demo study (seed %d) in %.1f s", seed, secs)
     groups = dict(GROUP_COUNTS if counts is None else counts)
