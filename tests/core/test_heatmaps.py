@@ -63,6 +63,7 @@ def test_a_constant_heatmap_is_reported_as_flat():
     assert "flat" in focus.text()
     empty = heat_focus(np.zeros((8, 8)))
     assert empty.flat and empty.to_dict()["mass_share"] is None
+    assert "the heatmap is empty" in empty.text()
 
 
 def test_heat_on_the_nose_is_peaked_and_on_the_face():

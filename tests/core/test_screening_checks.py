@@ -62,6 +62,12 @@ def test_a_different_capture_names_the_statistic_the_value_and_the_range(ref):
             "(1st–99th percentile)") in warnings[0]
     assert "resolution is 12.00 MP" in warnings[1]
     assert "padding share is 30.0%" in warnings[2]
+    # one photo size in the whole study: the range is that size
+    same = study_reference("s", {"megapixels": [0.29] * 50}, confidences=[], ages=[],
+                           min_confidence=0.9)
+    (w,) = screening_checks({"megapixels": 0.26}, same, confidence=1.0).warnings
+    assert w == ("different capture: resolution is 0.26 MP, the study's photos 0.29 MP "
+                 "(1st–99th percentile)")
     # a hair of padding beyond the study's range is not a different capture
     assert screening_checks({**TYPICAL, "padding_share": ref.ranges["padding_share"][1] + 0.005},
                             ref, confidence=0.9995).warnings == ()

@@ -160,6 +160,9 @@ class HeatFocus:
 
     def text(self) -> str:
         """One line for a caption or the command line."""
+        if not np.isfinite(self.mass_share):
+            return ("the heatmap is empty: no part of the crop raised the score, so it shows "
+                    "nothing about where the model looked")
         if self.flat:
             return ("the heatmap is flat (no place weighs more than another): it shows "
                     "nothing about where the model looked")

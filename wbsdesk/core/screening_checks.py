@@ -244,8 +244,9 @@ def screening_checks(values: Mapping[str, float], ref: StudyReference, *,
                             f"{CONFIDENCE_PERCENTILE:g}th percentile of the study's photos "
                             f"({ref.confidence_floor:.4f})")
         if ref.confidence_floor is None:
-            notes.append("the study's faces were all placed by hand, so the detection "
-                         "confidence is checked against the protocol's minimum only")
+            notes.append("the detector found none of the study's faces (all were placed by "
+                         "hand or given), so the detection confidence is checked against the "
+                         "protocol's minimum only")
     for key in CHECKED_STATISTICS:
         v = values.get(key)
         if key in skip or key not in ref.ranges or v is None or not math.isfinite(v):
@@ -253,10 +254,12 @@ def screening_checks(values: Mapping[str, float], ref: StudyReference, *,
         lo, hi = ref.ranges[key]
         slack = _SLACK.get(key, 0.0)
         if v < lo - slack or v > hi + slack:
+            span = _fmt(key, lo) if _fmt(key, lo) == _fmt(key, hi) else \
+                f"{_fmt(key, lo)}–{_fmt(key, hi)}"
             warnings.append(
                 f"different capture: {_LABEL[key].lower()} is {_fmt(key, v)}, the study's "
-                f"photos {_fmt(key, lo)}–{_fmt(key, hi)} "
-                f"({RANGE_PERCENTILES[0]:g}st–{RANGE_PERCENTILES[1]:g}th percentile)")
+                f"photos {span} ({RANGE_PERCENTILES[0]:g}st–{RANGE_PERCENTILES[1]:g}th "
+                "percentile)")
     age_warning, age_note = age_check(age_months, ref)
     warnings.extend([age_warning] if age_warning else [])
     notes.extend([age_note] if age_note else [])

@@ -2,38 +2,48 @@
 
 Research use only — the banner saying so is always on screen. The photo is aligned and
 scored by :func:`wbsdesk.services.prediction.screen_photo` in a
-:class:`~wbsdesk.gui.runners.ThreadJob` (torch loads in that thread on first use). When no
-face is found, the user drags a box around the face on the photo and scores again. Nothing
+:class:`~wbsdesk.gui.runners.ThreadJob` (torch loads in that thread on first use); a busy
+bar and the job's current step show while it works, and the window stays usable. When no
+face is found, the user drags a box around the face on the photo and scores again. Warnings
+say when the photo is unlike the study's (an adult, a different capture, a less sure face
+detection); the optional age is checked against the study's age range. Another
+architecture or a single fold's Grad-CAM is computed in the background on request. Nothing
 is stored; "Save result…" writes a JSON file and the images where the user chooses.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QEventLoop, Qt, QTimer
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from wbsdesk.core.architectures import arch_label
+from wbsdesk.core.jobs import Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.crop_canvas import PhotoMarkupWidget, load_upright
 from wbsdesk.gui.file_dialogs import open_file, save_file
 from wbsdesk.gui.process_entry import JobFailure
 from wbsdesk.gui.runners import ThreadJob
-from wbsdesk.gui.studies_view import fill_table, fit_height, make_table
+from wbsdesk.gui.screening_result import ScreeningResultWidget
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.prediction import RESEARCH_ONLY, ScreeningResult, save_screening, screen_photo
+from wbsdesk.services.screening_heatmap import GradCam, screening_heatmap
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import list_runs
 from wbsdesk.services.workspace import Workspace
@@ -47,15 +57,6 @@ NO_FACE = ("<b>No face was found on this photo.</b> Drag a box around the face o
            "(from the middle of the forehead to the chin, cheek to cheek), then press "
            "“Score with this box”.")
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.bmp *.webp);;All files (*)"
-
-
-def _pixmap(png: bytes | None, side: int) -> QPixmap:
-    pm = QPixmap()
-    if png:
-        pm.loadFromData(png, "PNG")
-        pm = pm.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                       Qt.TransformationMode.SmoothTransformation)
-    return pm
 
 
 class ScreeningWidget(QWidget):
@@ -80,50 +81,59 @@ class ScreeningWidget(QWidget):
         self.save_button = QPushButton("Save result…")
         self.save_button.setToolTip("Nothing is stored unless you save it here")
         self.clear_button = QPushButton("Clear")
+        self.age_edit = QLineEdit()
+        self.age_edit.setPlaceholderText("optional")
+        self.age_edit.setValidator(QDoubleValidator(0.0, 1500.0, 1))
+        self.age_edit.setFixedWidth(80)
+        self.age_edit.setToolTip("The subject's age in months, checked against the ages of "
+                                 "the study's subjects")
         top = QHBoxLayout()
         for label, w in (("Study", self.study_combo), ("Run", self.run_combo)):
             top.addWidget(QLabel(f"<b>{label}</b>"))
             top.addWidget(w, 1)
+        top.addWidget(QLabel("<b>Age (months)</b>"))
+        top.addWidget(self.age_edit)
         for b in (self.open_button, self.score_button, self.save_button, self.clear_button):
             top.addWidget(b)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # indeterminate: moves while the job works
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setFixedWidth(120)
+        self.busy_label = QLabel()
+        busy = QHBoxLayout()
+        busy.addWidget(self.busy_bar)
+        busy.addWidget(self.busy_label, 1)
 
         self.canvas = PhotoMarkupWidget(interactive=True, max_landmarks=0,
                                         placeholder="Open a photo to score it")
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.ensemble_label = QLabel()
-        self.ensemble_label.setWordWrap(True)
-        self.table = make_table(["Model", "Probability", "Fold models"])
-        self.heatmap = QLabel()
-        self.crop = QLabel()
-        self.heatmap_caption = QLabel()
-        self.heatmap_caption.setWordWrap(True)
-        images = QHBoxLayout()
-        for w in (self.crop, self.heatmap):
-            w.setFixedSize(240, 240)
-            w.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            images.addWidget(w)
-        images.addStretch(1)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.addWidget(self.ensemble_label)
-        rv.addWidget(self.table)
-        rv.addLayout(images)
-        rv.addWidget(self.heatmap_caption)
-        rv.addStretch(1)
+        self.panel = ScreeningResultWidget()
+        # the panel's parts, named as the view's own (tests and screenshots use them)
+        self.ensemble_label = self.panel.ensemble_label
+        self.table = self.panel.table
+        self.heatmap = self.panel.heatmap
+        self.crop = self.panel.crop
+        self.heatmap_caption = self.panel.heatmap_caption
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
         lv.addWidget(self.canvas, 1)
+        lv.addLayout(busy)  # under the photo: the result side does not jump
         lv.addWidget(self.message)
+        scroll = QScrollArea()  # every warning stays reachable in a small window
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         split = QSplitter()
         split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([560, 640])
+        split.addWidget(scroll)
+        split.setSizes([460, 740])
         v = QVBoxLayout(self)
         v.addWidget(self.banner)
         v.addLayout(top)
         v.addWidget(split, 1)
+        self._set_busy(None)
 
         self.study_combo.currentTextChanged.connect(self._on_study_changed)
         self.open_button.clicked.connect(self._on_open_clicked)
@@ -131,6 +141,8 @@ class ScreeningWidget(QWidget):
         self.save_button.clicked.connect(self._on_save_clicked)
         self.clear_button.clicked.connect(self.clear)
         self.canvas.box_drawn.connect(lambda _box: self._update_buttons())
+        self.age_edit.editingFinished.connect(self._on_age_changed)
+        self.panel.heatmap_requested.connect(self.recompute_heatmap)
         self.reload(study)
 
     # -- study and run ---------------------------------------------------------------------
@@ -179,6 +191,14 @@ class ScreeningWidget(QWidget):
         self.score()
         return True
 
+    def age_months(self) -> float | None:
+        """The age typed in (months), or ``None``."""
+        text = self.age_edit.text().strip().replace(",", ".")
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
     def score(self) -> ThreadJob | None:
         """Score the photo (with the drawn box, if any) in a worker thread."""
         run = self.run_combo.currentText()
@@ -186,17 +206,61 @@ class ScreeningWidget(QWidget):
             return None
         box = self.canvas.box
         job = ThreadJob(screen_photo, self._ws.root, self.study, self.photo, run=run,
-                        box=list(box) if box else None, device="auto", title="Screening")
+                        box=list(box) if box else None, device="auto",
+                        age_months=self.age_months(), title="Screening")
         job.succeeded.connect(self._on_scored)
-        job.failed.connect(self._on_failed)
-        job.finished.connect(self._on_job_finished)
-        self.job = job
         self.message.setText("Finding the face and scoring (the first time also loads the "
                              "models; a few seconds)…" if box is None else
                              "Scoring with your face box…")
+        self._start(job, "Finding the face…")
+        return job
+
+    def recompute_heatmap(self, choice: tuple[str, int | None]) -> ThreadJob | None:
+        """Grad-CAM of another architecture (``fold`` None: mean of its folds) in the background."""
+        result = self.result
+        if result is None or result.prediction is None or not result.crop_png \
+                or self.job is not None:
+            return None
+        arch, fold = choice
+        job = ThreadJob(screening_heatmap, self._ws.root, self.study, result.crop_png,
+                        run=result.prediction.run, arch=arch, fold=fold, device="auto",
+                        title="Grad-CAM")
+        job.succeeded.connect(self._on_heatmap)
+        self._start(job, f"Grad-CAM of {arch_label(arch)}…")
+        return job
+
+    def _start(self, job: ThreadJob, text: str) -> None:
+        job.progressed.connect(self._on_progressed)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_job_finished)
+        self.job = job
+        self._set_busy(text)
         self._update_buttons()
         job.start()
-        return job
+
+    def _set_busy(self, text: str | None) -> None:
+        self.busy_bar.setVisible(text is not None)
+        self.busy_label.setVisible(text is not None)
+        self.busy_label.setText(text or "")
+        self.panel.heatmap_choice.setEnabled(text is None)
+
+    def _on_progressed(self, p: Progress) -> None:
+        step = f"Step {p.done + 1} of {p.total}: " if p.total > 1 and p.done < p.total else ""
+        self._set_busy(f"{step}{p.message[:1].upper()}{p.message[1:]}…")
+
+    def _on_heatmap(self, payload: tuple[bytes, GradCam]) -> None:
+        if self.result is None:
+            return
+        png, info = payload
+        self.result = self.result.with_heatmap(png, info)
+        self.panel.show_heatmap(self.result, self._target(self.result))
+
+    def _on_age_changed(self) -> None:
+        r = self.result
+        if r is None or r.prediction is None or r.prediction.age_months == self.age_months():
+            return
+        self.result = replace(r, prediction=r.prediction.with_age(self.age_months()))
+        self.panel.show_checks(self.result)
 
     def wait_until_done(self, timeout_ms: int = 120_000) -> bool:
         """Block (running the event loop) until scoring is done; ``True`` if it is."""
@@ -222,46 +286,32 @@ class ScreeningWidget(QWidget):
         self.message.setText(f"Scored with {how} by run {p.run}.{note}")
 
     def _on_failed(self, failure: JobFailure) -> None:
-        self._show_result(None)
-        self.message.setText(f"<b>Could not score the photo:</b> {failure.message}"
+        heatmap_only = self.job is not None and self.job.title == "Grad-CAM"
+        if heatmap_only and self.result is not None:  # keep the scores; show the old map
+            self.panel.show_heatmap(self.result, self._target(self.result))
+        else:
+            self._show_result(None)
+        what = "compute the Grad-CAM" if heatmap_only else "score the photo"
+        self.message.setText(f"<b>Could not {what}:</b> {failure.message}"
                              + (f" — {failure.hint}" if failure.hint else ""))
         if not failure.user_error:
             log.error("screening failed: %s\n%s", failure.message, failure.traceback)
 
     def _on_job_finished(self) -> None:
         self.job = None
+        self._set_busy(None)
         self._update_buttons()
+
+    def _target(self, result: ScreeningResult) -> str:
+        p = result.prediction
+        return load_study(self._ws, p.study).protocol.groups.label(p.positive_group) \
+            if p is not None else ""
 
     def _show_result(self, result: ScreeningResult | None) -> None:
         self.result = result
-        self.table.setVisible(result is not None and result.prediction is not None)
-        if result is None or result.prediction is None:
-            fill_table(self.table, [])
-            self.ensemble_label.setText("")
-            for w in (self.heatmap, self.crop):
-                w.clear()
-            self.heatmap_caption.setText("")
-            self._update_buttons()
-            return
-        p = result.prediction
-        groups = load_study(self._ws, p.study).protocol.groups
-        target = groups.label(p.positive_group)
-        rows: list[list[Any]] = [[arch_label(a), f"{v:.3f}",
-                                  "  ".join(f"{x:.2f}" for x in p.per_fold[a])]
-                                 for a, v in p.per_arch.items()]
-        rows.append(["Ensemble (mean of the models)", f"{p.ensemble:.3f}", ""])
-        fill_table(self.table, rows)
-        fit_height(self.table)
-        self.ensemble_label.setText(
-            f"<span style='font-size:14pt'>Ensemble probability of <b>{target}</b>: "
-            f"<b>{p.ensemble:.2f}</b></span><br>(models of run {p.run}; each architecture is "
-            "the mean of its fold models)")
-        self.crop.setPixmap(_pixmap(result.crop_png, 240))
-        self.heatmap.setPixmap(_pixmap(result.heatmap_png, 240))
-        arch = next(iter(p.per_arch))
-        self.heatmap_caption.setText(f"Left: the aligned face the models saw. Right: Grad-CAM "
-                                     f"of {arch_label(arch)} (mean over its fold models) for "
-                                     f"“{target}”; warm colours weigh most.")
+        if result is not None and result.prediction is None:
+            result = None
+        self.panel.show_result(result, self._target(result) if result is not None else "")
         self._update_buttons()
 
     def _update_buttons(self) -> None:

@@ -39,6 +39,11 @@ class NoFaceError(UserError):
     """Face detection found no face on the photo (a hand-drawn box can stand in)."""
 
 
+def _order(archs: list[str]) -> Any:
+    """Sort key: the run's (protocol's) architecture order, unknown ones last."""
+    return lambda a: (archs.index(a) if a in archs else len(archs), a)
+
+
 @dataclass(frozen=True)
 class PhotoPrediction:
     """Per-architecture mean probability (over its fold models), the ensemble, the checks.
@@ -117,7 +122,8 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
         The run (default: the study's latest finished run).
     heatmap : Path, optional, keyword-only
         Write a Grad-CAM overlay on the model crop here (PNG): ``heatmap_arch`` (default the
-        run's first architecture), averaged over its fold models or ``heatmap_fold`` alone.
+        run's first architecture, in the protocol's order), averaged over its fold models or
+        ``heatmap_fold`` alone.
     box : list of 4 floats, optional, keyword-only
         A manual face box ``x, y, w, h`` when detection fails.
     device : str, keyword-only
@@ -187,7 +193,7 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
     out_heat = None
     info = None
     if heatmap is not None:
-        arch = heatmap_arch or next(iter(models))
+        arch = heatmap_arch or next((a for a in row.archs if a in models), next(iter(models)))
         if arch not in models:
             raise UserError(f"run {row.name!r} has no finished {arch} model",
                             hint=f"choose one of: {', '.join(models)}")
@@ -204,7 +210,8 @@ def predict_photo(ws: Workspace, name: str, photo: Path, *, run: str | None = No
         per_arch={a: float(v[0]) for a, v in preds.per_arch.items()},
         per_fold={a: [float(x) for x in v[:, 0]] for a, v in preds.per_fold.items()},
         ensemble=float(preds.ensemble[0]), positive_group=study.protocol.groups.positive,
-        heatmap=out_heat, fold_numbers={a: [int(fm.fold) for fm in v] for a, v in models.items()},
+        heatmap=out_heat, fold_numbers={a: [int(fm.fold) for fm in models[a]]
+                      for a in sorted(models, key=_order(row.archs))},
         warnings=list(checks.warnings), notes=list(checks.notes), age_months=age_months,
         manual_box=res.method == "manual", capture=checks.to_dict()["capture"], reference=ref,
         gradcam=info)
