@@ -2,12 +2,13 @@
 
 The engine trains the folds of an architecture one after another; with the paper's batches
 of 16 a GPU is then bound by per-step overhead (~60 steps/s on an H200 whatever the model).
-:mod:`wbsdesk.ml.stacked` turns the k fold models into one grouped model that trains all
-folds in one step with the same maths. Per architecture this times
+``benchmarks/stacked.py`` turns the k fold models into one grouped model that trains all
+folds in one step with the same maths (not shipped: the engine trains one model per unit).
+Per architecture this times
 
 - **sequential**: k models, built and trained one after another, each for ``--steps``
   steps of ``--batch`` images with :func:`wbsdesk.ml.train.train_one_epoch` (as the engine);
-- **stacked**: :func:`wbsdesk.ml.stacked.stack_models` of k models, ``--steps`` steps, each
+- **stacked**: :func:`benchmarks.stacked.stack_models` of k models, ``--steps`` steps, each
   on ``(k, batch)`` images with the summed per-fold loss.
 
 Both augment every image on the training device with the engine's batched
@@ -41,7 +42,11 @@ from torch import nn
 
 from wbsdesk.ml.augment import TrainPreset
 from wbsdesk.ml.registry import build_model
-from wbsdesk.ml.stacked import StackedModel, stack_models, stacked_cross_entropy
+
+try:
+    from benchmarks.stacked import StackedModel, stack_models, stacked_cross_entropy
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from stacked import StackedModel, stack_models, stacked_cross_entropy
 from wbsdesk.ml.train import ExecPlan, execution_context, plan_execution, train_one_epoch
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

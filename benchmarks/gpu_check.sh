@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The [3/8] GPU check, as one script for a lent CUDA machine (see README "Benchmarks").
+# The GPU check, as one script for a lent CUDA machine (see README "Benchmarks").
 # Runs from the repository root with the machine's own python3/torch (no install):
-#   OUT=/some/dir bash benchmarks/gpu_check.sh
+#   OUT=/some/dir bash benchmarks/gpu_check.sh            # everything (~17 min on an H200)
+#   QUICK=1 OUT=/some/dir bash benchmarks/gpu_check.sh    # no full protocol (~8 min)
 # Writes *.json (one line each) and *.log into $OUT. Each step has its own time limit so
-# a slow step cannot starve the others.
+# a slow step cannot starve the others. The protocol steps go through the engine's
+# scheduler (wbsdesk/ml/scheduler.py), exactly as 'wbsdesk train' runs the 25 units.
 set -u
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
@@ -19,18 +21,27 @@ step() {  # step NAME LIMIT_S ARGS...
   [ -s "$OUT/$name.json" ] || tail -n 15 "$OUT/$name.log"
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
-"$PY" -c 'import torch, torchvision, sys; print(sys.version.split()[0], torch.__version__, torchvision.__version__, torch.cuda.get_device_name())'
+"$PY" -c 'import torch, torchvision, sys; print(sys.version.split()[0], torch.__version__, torchvision.__version__, torch.cuda.get_device_name(), torch.cuda.device_count(), "GPUs")'
+# Goal: the engine >= 5x the naive loop (images/s per architecture, 224 px, batch 16).
 step throughput ${THROUGHPUT_LIMIT:-110} benchmarks/train_throughput.py --device cuda --archs $ARCHS \
   --steps 20 --rounds 2 --images 64 --naive-workers 8
-# Fold-batched training (wbsdesk/ml/stacked.py): do the 5 folds of one architecture as one
-# grouped model beat 5 models in turn? Not yet used by the engine; this decides whether to.
-step fold_batched ${FOLD_BATCHED_LIMIT:-240} benchmarks/fold_batched.py --device cuda \
-  --archs resnet18,mobilenet_v2,resnet34,vgg16 --steps 30 --verify
+# What a unit costs outside its training loop: in-process, worker processes, Ray (if installed).
+step scheduler_overhead ${OVERHEAD_LIMIT:-120} benchmarks/scheduler_overhead.py --device cuda --folds 8 \
+  --workers 4 --px 64 --photos 96
+# The paper's protocol for 10 epochs through the scheduler: one unit per visible GPU, then
+# 2 and 4 units per GPU at once (small batches leave a GPU idle between kernel launches).
 step protocol_e10 ${E10_LIMIT:-100} benchmarks/paper_protocol.py --device cuda --epochs 10
+step protocol_e10_w2 ${E10_LIMIT:-100} benchmarks/paper_protocol.py --device cuda --epochs 10 --workers 2
+step protocol_e10_w4 ${E10_LIMIT:-100} benchmarks/paper_protocol.py --device cuda --epochs 10 --workers 4
 [ "${QUICK:-0}" = 1 ] && exit 0
-# Folds in 5 processes side by side: paid x1.8 with per-image augmentation, lost with the
-# batched one (2026-11-27, H200); kept as a comparison.
-step protocol_e10_procs5 100 benchmarks/paper_protocol.py --device cuda --epochs 10 --fold-procs 5
-step protocol_full ${FULL_LIMIT:-600} benchmarks/paper_protocol.py --device cuda --epochs 100
+# Goal: the full protocol (5 architectures x 5 folds x 100 epochs) in <= 5 min on one H200.
+# PROTOCOL_WORKERS: units at once (default: the scheduler's choice, one per GPU); pick the
+# best of the e10 steps above.
+step protocol_full ${FULL_LIMIT:-600} benchmarks/paper_protocol.py --device cuda --epochs 100 \
+  ${PROTOCOL_WORKERS:+--workers $PROTOCOL_WORKERS}
+# Fold-batched training (benchmarks/stacked.py, not shipped): would the 5 folds of one
+# architecture as one grouped model beat 5 units? Kept as a comparison.
+[ "${FOLD_BATCHED:-0}" = 1 ] && step fold_batched ${FOLD_BATCHED_LIMIT:-240} benchmarks/fold_batched.py \
+  --device cuda --archs resnet18,mobilenet_v2,resnet34,vgg16 --steps 30 --verify
 nvidia-smi --query-gpu=name,memory.used --format=csv,noheader
 echo "total +$(( $(date +%s) - t0 ))s"

@@ -10,13 +10,16 @@ Meant for a GPU. Reads the hyper-parameters from ``study_protocols/liu2021_wbs.t
 
 ``--init imagenet`` needs the five ImageNet files in torchvision's cache (see
 ``wbsdesk weights import``); ``--init none`` (default) trains from scratch, which takes
-the same time. ``--fold-procs N`` trains the folds in N processes side by side (one GPU:
-its small batches of 16 leave it idle between kernel launches, which other processes fill).
-Checkpoints are written at most once a minute (``--checkpoint-seconds``), as on a GPU an
-epoch takes a fraction of a second. Prints ONE JSON line: wall time per architecture and in
-total, img/s, peak GPU memory.
+the same time. The 25 units (architecture x fold) go through the engine's scheduler, as
+``wbsdesk train`` runs them: by default one unit per visible GPU (``--devices cuda:0,cuda:1``
+picks GPUs); ``--workers N`` trains N units at once (several per GPU: the paper's batches of
+16 leave a GPU idle between kernel launches, which other processes fill); ``--ray ADDRESS``
+runs them as Ray tasks. Checkpoints are written at most once a minute
+(``--checkpoint-seconds``), as on a GPU an epoch takes a fraction of a second. Prints ONE
+JSON line: wall time in total and per architecture (summed over its units), img/s, the
+workers used.
 
-    python benchmarks/paper_protocol.py --device cuda [--epochs 100] [--archs vgg16,...]
+    python benchmarks/paper_protocol.py --device cuda [--epochs 100] [--workers N]
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import csv
 import dataclasses
 import json
 import logging
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -35,8 +37,9 @@ from pathlib import Path
 import torch
 
 from wbsdesk.core.folds import assign_folds
-from wbsdesk.core.jobs import Throttle
+from wbsdesk.core.jobs import Progress, ProgressFn, Throttle
 from wbsdesk.core.protocol import parse_protocol
+from wbsdesk.core.scheduling import parse_devices
 from wbsdesk.ml.cv import CVSpec, run_cv
 from wbsdesk.ml.cvspec import fold_dir
 
@@ -61,16 +64,18 @@ def read_labels(crops: Path, labels_csv: Path) -> tuple[list[str], list[Path], l
     return ids, paths, labels, subjects, folds
 
 
-def _train(spec: CVSpec) -> float | None:
-    """Run (part of) the protocol; returns the process's peak GPU memory in MiB."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
-    tag = "" if spec.fold_subset is None else f"[folds {','.join(map(str, spec.fold_subset))}] "
-    progress = Throttle(lambda p: log.info("%s%d/%d %s", tag, p.done, p.total, p.message),
-                        per_second=1 / 15)
-    run_cv(spec, progress=progress)
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    return None
+def _progress_log() -> ProgressFn:
+    """One log line every 15 s (and at every unit change) on stderr."""
+    throttled = Throttle(lambda p: log.info("%d/%d %s", p.done, p.total, p.message),
+                         per_second=1 / 15)
+
+    def report(p: Progress) -> None:
+        if p.event is not None and p.event.unit_changed:
+            log.info("%d/%d %s", p.done, p.total, p.message)
+        else:
+            throttled(p)
+
+    return report
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -86,7 +91,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto")
     ap.add_argument("--photos", type=int, default=340, help="synthetic crops (104/340 positive)")
     ap.add_argument("--px", type=int, default=None, help="input size (default: protocol's 224)")
-    ap.add_argument("--fold-procs", type=int, default=1, help="processes training folds")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="units trained at once (default: the scheduler's choice)")
+    ap.add_argument("--devices", default="", help="GPUs, e.g. cuda:0,cuda:1 (default: all)")
+    ap.add_argument("--ray", default=None, help="Ray cluster address (or auto)")
     ap.add_argument("--checkpoint-seconds", type=float, default=60.0)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
@@ -116,19 +124,20 @@ def main(argv: list[str] | None = None) -> dict:
             weights_dir="default" if args.init == "imagenet" else None,
             **({"input_px": args.px} if args.px else {}),
             **({"archs": tuple(args.archs.split(","))} if args.archs else {}))
-        spec = dataclasses.replace(spec, checkpoint_seconds=args.checkpoint_seconds)
+        spec = dataclasses.replace(spec, checkpoint_seconds=args.checkpoint_seconds,
+                                   workers=args.workers, devices=parse_devices(args.devices),
+                                   ray_address=args.ray)
+        workers: list[str] = []
+        log_it = _progress_log()
+
+        def progress(p: Progress) -> None:
+            if p.event is not None and p.event.state == "running" and p.event.worker:
+                workers.append(p.event.worker)
+            log_it(p)
+
         t0 = time.perf_counter()
-        if args.fold_procs <= 1:
-            peaks = [_train(spec)]
-        else:
-            groups = [tuple(spec.fold_numbers[i::args.fold_procs])
-                      for i in range(args.fold_procs)]
-            ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(len(groups)) as pool:
-                peaks = pool.map(_train, [dataclasses.replace(spec, fold_subset=g)
-                                          for g in groups])
+        summary = run_cv(spec, progress=progress)
         total = time.perf_counter() - t0
-        summary = run_cv(spec)  # every fold is done: collects the timings from the folder
         per_arch = {}
         for arch in spec.archs:
             done = [json.loads((fold_dir(spec.run_dir, arch, k) / "done.json").read_text())
@@ -141,11 +150,14 @@ def main(argv: list[str] | None = None) -> dict:
                               "final_loss": [round(d["epoch_losses"][-1], 4) for d in done]}
     dev = summary.plan.device
     out = {"benchmark": "paper_protocol", "device": dev,
-           "gpu": torch.cuda.get_device_name() if dev == "cuda" else None,
+           "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+           "gpus_visible": torch.cuda.device_count() if torch.cuda.is_available() else 0,
            "torch": torch.__version__, "plan": summary.plan.as_dict(), "epochs": args.epochs,
-           "photos": len(ids), "init": args.init, "fold_procs": args.fold_procs,
+           "photos": len(ids), "init": args.init, "workers_asked": args.workers,
+           "devices": args.devices or None, "ray": args.ray,
+           "workers_used": sorted(set(workers)) or ["in-process"],
            "checkpoint_seconds": args.checkpoint_seconds, "per_arch": per_arch,
-           "peak_gpu_mib_per_process": peaks, "total_seconds": round(total, 2)}
+           "total_seconds": round(total, 2)}
     print(json.dumps(out))
     return out
 

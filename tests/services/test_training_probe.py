@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.services.conftest import tiny_protocol
+from wbsdesk.core.scheduling import makespan
 from wbsdesk.core.training_request import RunSettings, TrainRequest
 from wbsdesk.ml.train import batch_slices
 from wbsdesk.services import training, training_probe
@@ -81,3 +82,25 @@ def test_run_name_losses_and_aucs(tiny):
     assert all(len(v) == 2 and all(x > 0 for x in v) for v in losses["resnet18"].values())
     aucs = training.run_aucs(ws, "t", name)
     assert set(aucs) == {"resnet18"} and 0.0 <= aucs["resnet18"] <= 1.0
+
+
+def test_the_estimate_runs_the_units_as_the_scheduler_does():
+    est = training_probe.ThroughputEstimate(
+        study="s", device="cpu", device_label="CPU (16 threads)", precision="fp32",
+        input_px=224, batch_size=16, n_photos=30, steps_per_epoch=(10, 20),
+        checkpoint_every=1, sample_photos=8, test_photos=(20, 10),
+        timings={a: {"seconds_per_step": s, "seconds_per_eval_image": 0.5,
+                     "seconds_per_decode_image": 0.1, "seconds_per_checkpoint": 2.0}
+                 for a, s in (("vgg16", 3.0), ("resnet18", 1.0))})
+    units = est.unit_seconds(epochs=4)  # per unit: steps + 4 checkpoints + its test photos
+    assert units == [10 * 4 * 3 + 8 + 20 * 0.5, 20 * 4 * 3 + 8 + 10 * 0.5,
+                     10 * 4 * 1 + 8 + 20 * 0.5, 20 * 4 * 1 + 8 + 10 * 0.5]
+    one = est.seconds(epochs=4)
+    assert one == pytest.approx(30 * 0.1 + sum(units))  # one unit after another
+    two = dataclasses.replace(est, workers=2)
+    # two workers: vgg16's units (138 s, 253 s) side by side; resnet18's (58 s, 93 s) both
+    # follow on the worker that frees first: 138 + 58 + 93 = 289 s (the live ETA's makespan)
+    assert two.seconds(epochs=4) == pytest.approx(30 * 0.1 + makespan([], units, 2))
+    assert two.seconds(epochs=4) == pytest.approx(30 * 0.1 + 289)
+    assert "2 units at a time" in two.describe(epochs=4) and "at a time" not in \
+        est.describe(epochs=4)

@@ -42,7 +42,7 @@ from wbsdesk.errors import UserError
 __all__ = ["DATABASE_RECORD", "DONE_RECORD", "atomic_write_bytes", "atomic_write_text",
            "checkpoint_records", "load_checkpoint", "load_state_checked", "pickle_parses",
            "record_path", "recorded_sha256", "safe_torch_load", "save_checkpoint",
-           "verify_file"]
+           "save_checkpoint_bytes", "verify_file"]
 
 log = logging.getLogger(__name__)
 
@@ -157,14 +157,28 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> str:
     str
         The SHA-256 (hex) of the bytes now at ``path``.
     """
-    path = Path(path)
+    return _save_recorded(Path(path), lambda fh: torch.save(payload, fh))
+
+
+def save_checkpoint_bytes(path: Path, data: bytes) -> str:
+    """Write a checkpoint's bytes (e.g. sent back by a Ray task) as :func:`save_checkpoint`
+    does: atomically, its record listing the old and the new hash while it is replaced.
+
+    Returns
+    -------
+    str
+        The SHA-256 (hex) of ``data``.
+    """
+    return _save_recorded(Path(path), lambda fh: fh.write(data))
+
+
+def _save_recorded(path: Path, write: Callable[[Any], object]) -> str:
     old = recorded_sha256(path) if path.is_file() else []
 
     def record_both(sha: str) -> None:  # step 2: the old file stays accepted until replaced
         _write_record(path, [sha, *(h for h in old if h != sha)])
 
-    sha = _write_atomically(path, lambda fh: torch.save(payload, fh),
-                            before_replace=record_both)
+    sha = _write_atomically(path, write, before_replace=record_both)
     if old and old != [sha]:
         _write_record(path, [sha])
     return sha

@@ -122,7 +122,10 @@ def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
     """
     started = time.perf_counter()
     cancel = cancel or CancelToken()
-    plan = plan_execution(spec.device, deterministic=spec.deterministic, bf16=spec.bf16,
+    device = spec.device
+    if spec.ray_address is not None and device == "cuda" and not torch.cuda.is_available():
+        device = "auto"  # a driver without a GPU: Ray tasks choose theirs on their node
+    plan = plan_execution(device, deterministic=spec.deterministic, bf16=spec.bf16,
                           channels_last=spec.channels_last, compile=spec.compile,
                           num_threads=spec.num_threads)
     weight_files: dict[str, Path | None] = dict.fromkeys(spec.archs)
@@ -147,6 +150,7 @@ def run_cv(spec: CVSpec, *, progress: ProgressFn = no_progress,
         tracker = RunTracker(units, workers=ray_exec.workers, progress=_logged(progress))
         tracker.skip_reported()
         results, failures = ray_exec.run(todo, tracker, cancel)
+        plan = ray_exec.plan  # what the tasks ran with
     else:
         from wbsdesk.ml.scheduler import local_slots, run_in_workers
 

@@ -22,6 +22,7 @@ from typing import Any
 from wbsdesk.core.formatting import fmt_rough_duration
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.core.protocol import Training
+from wbsdesk.core.scheduling import makespan
 from wbsdesk.errors import UserError
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import CHECKPOINT_SECONDS, training_data
@@ -145,7 +146,9 @@ class ThroughputEstimate:
     ``timings[arch]`` holds the measured ``seconds_per_step`` (one training batch),
     ``seconds_per_eval_image``, ``seconds_per_decode_image`` and ``seconds_per_checkpoint``;
     ``steps_per_epoch[i]`` is the number of batches of fold ``i`` (as the training loop
-    counts them, from the study's photos, folds, batch size and augmented copies).
+    counts them, from the study's photos, folds, batch size and augmented copies) and
+    ``test_photos[i]`` its held-out photos. ``workers`` is how many units the local
+    scheduler trains at once here (the steps were timed with the threads each gets).
     """
 
     study: str
@@ -160,6 +163,8 @@ class ThroughputEstimate:
     sample_photos: int
     timings: dict[str, dict[str, float]] = field(default_factory=dict)
     checkpoint_seconds: float = 0.0
+    test_photos: tuple[int, ...] = ()
+    workers: int = 1
 
     @property
     def folds(self) -> int:
@@ -170,13 +175,12 @@ class ThroughputEstimate:
         """Whether every architecture in ``archs`` was measured."""
         return all(a in self.timings for a in archs)
 
-    def seconds(self, archs: Sequence[str] | None = None, *, epochs: int) -> float:
-        """Extrapolated wall time of the whole run: every arch x fold x epoch x step.
-
-        Per architecture: its measured step time x all steps of all folds and epochs, plus
-        the checkpoints of every fold (one per ``checkpoint_every`` epochs, but no two within
-        ``checkpoint_seconds``; the last epoch's always), plus predicting every photo once
-        (each is in one test fold); plus decoding every crop once.
+    def unit_seconds(self, archs: Sequence[str] | None = None, *,
+                     epochs: int) -> list[float]:
+        """Seconds of each unit (architecture x fold), in the order the scheduler takes
+        them: its steps x the measured step time, its checkpoints (one per
+        ``checkpoint_every`` epochs, but no two within ``checkpoint_seconds``; the last
+        epoch's always) and predicting its held-out photos.
 
         Raises
         ------
@@ -184,27 +188,43 @@ class ThroughputEstimate:
             For an architecture that was not measured.
         """
         archs = list(self.timings if archs is None else archs)
-        steps = sum(self.steps_per_epoch) * epochs
-        total = 0.0
+        tests = self.test_photos or (self.n_photos / max(1, self.folds),) * self.folds
+        out = []
         for a in archs:
             t = self.timings[a]
-            checkpoints = 0
-            for fold_steps in self.steps_per_epoch:
+            for fold_steps, n_test in zip(self.steps_per_epoch, tests, strict=True):
                 epoch_s = max(fold_steps * t["seconds_per_step"], 1e-9)
                 every = max(self.checkpoint_every,
                             math.ceil(self.checkpoint_seconds / epoch_s))
-                checkpoints += math.ceil(epochs / every)
-            total += (steps * t["seconds_per_step"] + checkpoints * t["seconds_per_checkpoint"]
-                      + self.n_photos * t["seconds_per_eval_image"])
-        if archs:
-            total += self.n_photos * max(self.timings[a]["seconds_per_decode_image"]
-                                         for a in archs)
-        return total
+                out.append(fold_steps * epochs * t["seconds_per_step"]
+                           + math.ceil(epochs / every) * t["seconds_per_checkpoint"]
+                           + n_test * t["seconds_per_eval_image"])
+        return out
+
+    def seconds(self, archs: Sequence[str] | None = None, *, epochs: int) -> float:
+        """Extrapolated wall time of the whole run, as the scheduler runs it: decoding
+        every crop once, then the units (:meth:`unit_seconds`) on :attr:`workers` workers,
+        each taking the next unit when it is free (the live ETA's arithmetic,
+        :func:`~wbsdesk.core.scheduling.makespan`).
+
+        Raises
+        ------
+        KeyError
+            For an architecture that was not measured.
+        """
+        archs = list(self.timings if archs is None else archs)
+        if not archs:
+            return 0.0
+        decode = self.n_photos * max(self.timings[a]["seconds_per_decode_image"]
+                                     for a in archs)
+        return decode + makespan([], self.unit_seconds(archs, epochs=epochs), self.workers)
 
     def describe(self, archs: Sequence[str] | None = None, *, epochs: int) -> str:
-        """E.g. ``"about 12 min on CPU (2 threads)"``."""
+        """E.g. ``"about 12 min on CPU (2 threads)"`` (``", 4 units at a time"`` when the
+        scheduler trains several at once)."""
+        at_once = f", {self.workers} units at a time" if self.workers > 1 else ""
         return (f"{fmt_rough_duration(self.seconds(archs, epochs=epochs))} on "
-                f"{self.device_label}")
+                f"{self.device_label}{at_once}")
 
     def details(self, archs: Sequence[str] | None = None, *, epochs: int) -> str:
         """What was measured and how it was extrapolated, in one sentence."""
@@ -212,7 +232,9 @@ class ThroughputEstimate:
         speeds = ", ".join(f"{a} {self.timings[a]['seconds_per_step']:.3g} s" for a in archs)
         return (f"Measured per batch of {self.batch_size} at {self.input_px} px ({speeds}); "
                 f"× {sum(self.steps_per_epoch)} batches per epoch over {self.folds} folds "
-                f"× {epochs} epochs, plus checkpoints and predictions.")
+                f"× {epochs} epochs, plus checkpoints and predictions"
+                + (f", {self.workers} units (architecture × fold) at a time." if self.workers > 1
+                   else ", one unit (architecture × fold) after another."))
 
 
 def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: str = "auto",
@@ -255,13 +277,14 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
     data = training_data(ws, study)
     protocol = study.protocol
     n = max(1, min(sample, len(data.crop_paths)))
+    workers, threads = _scheduler_slots(protocol, data, archs, device)
     # In the workspace: the checkpoint timing is then on the disk runs are written to.
     with tempfile.TemporaryDirectory(prefix="probe-", dir=ws.tmp_dir) as tmp:
         spec = CVSpec.from_protocol(
             protocol.training, protocol.augmentation, run_dir=Path(tmp),
             photo_ids=[str(p) for p in data.photo_ids[:n]], crop_paths=data.crop_paths[:n],
             labels=data.labels[:n], folds=[1 + i % 2 for i in range(n)], weights_dir=None,
-            archs=tuple(archs), device=device)
+            archs=tuple(archs), device=device, num_threads=threads)
         timings: dict[str, dict[str, float]] = {}
         precision, used = "fp32", "cpu"
         for i, arch in enumerate(archs):
@@ -286,7 +309,26 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
         input_px=protocol.training.input_px, batch_size=protocol.training.batch_size,
         n_photos=len(data.photo_ids), steps_per_epoch=tuple(steps_per_epoch),
         checkpoint_every=spec.checkpoint_every, sample_photos=n, timings=timings,
-        checkpoint_seconds=CHECKPOINT_SECONDS)
+        checkpoint_seconds=CHECKPOINT_SECONDS,
+        test_photos=tuple(sum(1 for f in data.folds if f == k) for k in sorted(set(data.folds))),
+        workers=workers)
+
+
+def _scheduler_slots(protocol: Any, data: Any, archs: Sequence[str],
+                     device: str) -> tuple[int, int | None]:
+    """How many units the local scheduler would train at once here, and the CPU threads
+    each gets (None: torch's default, one unit at a time in-process)."""
+    from wbsdesk.ml.cvspec import CVSpec
+    from wbsdesk.ml.scheduler import local_slots
+    from wbsdesk.ml.train import plan_execution
+
+    full = CVSpec.from_protocol(
+        protocol.training, protocol.augmentation, run_dir=Path("."),
+        photo_ids=[str(p) for p in data.photo_ids], crop_paths=data.crop_paths,
+        labels=data.labels, folds=data.folds, weights_dir=None, archs=tuple(archs),
+        device=device, workers=None)
+    slots = local_slots(full, plan_execution(device), n_units=len(archs) * len(set(data.folds)))
+    return len(slots), (None if slots[0].inline else slots[0].threads)
 
 
 def probe_throughput_job(root: Path, name: str, archs: Sequence[str], *,

@@ -53,8 +53,12 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from torchvision.models.vgg import VGG
 from torchvision.ops.misc import Conv2dNormActivation
 
-from wbsdesk.ml.grouped_linear import GroupedLinear
 from wbsdesk.ml.registry import ARCH_ATTR
+
+try:
+    from benchmarks.grouped_linear import GroupedLinear
+except ImportError:  # run as a script: benchmarks/ itself is on sys.path
+    from grouped_linear import GroupedLinear
 
 __all__ = ["GroupedLinear", "StackedModel", "pack_folds", "stack_models",
            "stacked_cross_entropy", "unstack_models", "unstack_optimizer_state",
@@ -262,7 +266,7 @@ def _check_stackable(model: nn.Module) -> None:
         raise ValueError(
             f"cannot stack {where}: layer type {_type_name(t)} is not known to keep the "
             f"folds apart. Check that it acts per channel (or write a grouped version) and "
-            f"add it to wbsdesk.ml.stacked before fold-batching this architecture.")
+            f"add it to benchmarks/stacked.py before fold-batching this architecture.")
 
 
 def _signature(model: nn.Module) -> list[tuple[Any, ...]]:

@@ -1,6 +1,6 @@
 """``GroupedLinear``: k independent linear layers applied as one batched layer.
 
-The fully connected layers of :mod:`wbsdesk.ml.stacked`'s fold-batched models: fold ``f``
+The fully connected layers of ``benchmarks/stacked.py``'s fold-batched models: fold ``f``
 of the input's last dimension goes through fold ``f``'s own weights. One batched matrix
 product per pass, with a hand-written backward (see :class:`_GroupedLinearFn`).
 """
