@@ -115,6 +115,10 @@ def test_units_spread_over_the_gpus_chosen(data, tmp_path):
     with pytest.raises(UserError, match="cuda:5 is not a visible GPU"):
         local_slots(_spec(tmp_path, data, devices=("cuda:5",)), gpu_plan, n_units=2,
                     machine=four)
+    # GPUs named on a machine that trains on the CPU: refused, not ignored
+    with pytest.raises(UserError, match="--devices names cuda:0, but this run trains on the CPU"):
+        local_slots(_spec(tmp_path, data, devices=("cuda:0",)), plan_execution("cpu"),
+                    n_units=2, machine=four)
 
 
 def _weights(folder: Path, *, bad: str | None = None) -> Path:

@@ -84,8 +84,8 @@ def test_the_demo_command_trains_the_demo_protocol(tmp_path, monkeypatch):
 
     calls = []
 
-    def fake_train(ws, name, **kw):
-        calls.append((name, kw.get("demo")))
+    def fake_train(ws, request, **kw):
+        calls.append((request.study, request.demo))
         return type("R", (), {"run": "demo-run"})()
 
     monkeypatch.setattr(training, "train", fake_train)

@@ -40,7 +40,7 @@ from wbsdesk.core.scheduling import (
     choose_workers,
     threads_per_worker,
 )
-from wbsdesk.errors import Cancelled
+from wbsdesk.errors import Cancelled, UserError
 from wbsdesk.ml.cvspec import CVSpec, FoldResult, fold_dir
 from wbsdesk.ml.failures import describe_failure
 from wbsdesk.ml.train import ExecPlan
@@ -139,6 +139,10 @@ def local_slots(spec: CVSpec, plan: ExecPlan, *, n_units: int,
     a deterministic run then trains one unit at a time, so its thread count never
     changes); ``spec.devices`` picks GPUs. ``machine`` defaults to :func:`probe_machine`.
     """
+    if spec.devices and plan.device != "cuda":
+        raise UserError(f"--devices names {', '.join(spec.devices)}, but this run trains on "
+                        "the CPU (no usable CUDA GPU was found)",
+                        hint="leave out --devices, or train on a machine with those GPUs")
     machine = machine or probe_machine(plan.device)
     pool = machine.gpus if plan.device == "cuda" else ()
     chosen = tuple(spec.devices) if plan.device == "cuda" else ()
