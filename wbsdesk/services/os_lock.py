@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -128,12 +129,16 @@ class FileLock:
                              "since": round(time.time())}).encode())
         fh.flush()
         self._fh = fh
+        # A holder dropped without release() (a widget destroyed mid-session) still closes
+        # its file, which frees the OS lock, instead of leaking it until interpreter exit.
+        self._finalizer = weakref.finalize(self, fh.close)
 
     def release(self) -> None:
         """Drop the lock (nothing happens when it is not held)."""
         fh, self._fh = self._fh, None
         if fh is None:
             return
+        self._finalizer.detach()
         with contextlib.suppress(OSError):
             fh.seek(0)
             fh.truncate()
