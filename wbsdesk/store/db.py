@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import sys
 import threading
 import time
@@ -172,6 +173,20 @@ def open_stores() -> list[Store]:
         return list(_open_stores)
 
 
+def _switch_to_wal(db: Database, *, timeout_s: float = 10.0) -> None:
+    """Set WAL journal mode, retrying while another connection briefly holds the file."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _has_wal(path: Path) -> bool:
     return Path(f"{path}-wal").exists()
 
@@ -202,7 +217,11 @@ def open_store(path: Path, *, migrate: bool = True) -> Store:
         db.execute("PRAGMA busy_timeout = 10000")
         db.execute("PRAGMA foreign_keys = ON")
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            db.execute("PRAGMA journal_mode = WAL")
+            # Switching needs an exclusive lock, and SQLite answers "locked" at once
+            # (no busy wait) when two connections both hold a shared lock and want it:
+            # one process at a time, re-checked and retried once the OS lock is held.
+            with _migration_lock(path.parent):
+                _switch_to_wal(db)
         # FULL: a committed read survives even an OS crash; reads are 1 per ~10 s.
         db.execute("PRAGMA synchronous = FULL")
         db.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL
