@@ -137,6 +137,15 @@ class Reading:
     aided_seconds: float | None = field(default=None, metadata=_rng(0.05, 600))
     #: Least days between a reader's two crossover sessions.
     washout_days: float = field(default=28.0, metadata=_rng(0, 3650))
+    #: Hours after a session's last read within which an interrupted session simply goes
+    #: on; after that the administrator restarts it (its reads are kept but void) or lets
+    #: it continue (recorded as a protocol deviation).
+    resume_within_hours: float = field(default=24.0, metadata=_rng(0, 8760, lo_open=True))
+    #: Share of the scored photos shown a second time in the blind phase (intra-reader
+    #: agreement; the repeats are left out of the primary analysis). 0: no repeats.
+    repeat_fraction: float = field(default=0.0, metadata=_rng(0, 0.5))
+    #: Least number of photos shown between a photo's two showings.
+    repeat_min_gap: int = field(default=20, metadata=_rng(1, 10_000))
 
     @property
     def aided(self) -> bool:
@@ -254,7 +263,15 @@ def parse_protocol(text: str, *, source: str = "<protocol>") -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{source}: not valid TOML ({exc})") from None
-    return protocol_from_dict(data, source=source)
+    proto = protocol_from_dict(data, source=source)
+    r = proto.reading
+    # A file only: the demo's stored session protocols turn blind sessions (with their
+    # repeats) into sequential ones after the reads.
+    if r.repeat_fraction > 0 and r.design != "blind":
+        raise UserError(f"{source}: 'reading.repeat_fraction' needs design = \"blind\" "
+                        f"(got {r.design!r}): repeat reads are shown in blind sessions only",
+                        hint="set repeat_fraction = 0, or read blind")
+    return proto
 
 
 def protocol_from_dict(data: dict[str, Any], *, source: str = "<protocol>") -> Protocol:

@@ -39,11 +39,17 @@ class Phase(StrEnum):
 
 @dataclass(frozen=True)
 class Stimulus:
-    """One photo of a session: its place (0-based, practice first) and whether it is practice."""
+    """One photo of a session: its place (0-based, practice first) and whether it is practice.
+
+    A ``repeat`` is a scored photo's second showing (intra-reader agreement): its
+    ``position`` comes after every photo of the session's order, while the plan puts it
+    where it is shown (see :mod:`wbsdesk.core.repeats`).
+    """
 
     position: int
     photo_id: int
     practice: bool
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,8 @@ class ReadRecord:
     ``modality`` is ``unaided`` or ``aided``; ``phase`` 1 is the reader's first read of the
     photo, 2 the second (the aided re-read of a sequential design, or the second crossover
     session). An aided read carries the ``aid_score`` shown and whether the reader looked
-    at the heatmap (``heatmap_viewed``, ``None`` when there was none).
+    at the heatmap (``heatmap_viewed``, ``None`` when there was none). ``repeat``: the
+    read of a photo's second showing (stored apart from ``reads``).
     """
 
     position: int
@@ -76,10 +83,11 @@ class ReadRecord:
     phase: int = 1
     aid_score: float | None = None
     heatmap_viewed: bool | None = None
+    repeat: bool = False
 
     def to_row(self) -> dict[str, object]:
-        """Column values for the store's ``reads`` table."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """Column values for the store's ``reads`` table (``repeat`` says which table)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "repeat"}
 
 
 def wall_now() -> str:
@@ -309,7 +317,8 @@ class ReadingSession:
             answered_at=None if rating is None else self._answered_at,
             display_s=self._hidden - self._shown,
             response_s=None if rating is None else self._answered - self._shown,
-            after_interruption=self._interrupted, **extra)  # type: ignore[arg-type]
+            after_interruption=self._interrupted, repeat=s.repeat,
+            **extra)  # type: ignore[arg-type]
 
     def _store(self, rec: ReadRecord) -> None:
         """Commit a read (raises: the session stays where it is) and note it."""
