@@ -73,7 +73,7 @@ def test_setup_panel_shows_weights_and_refuses_missing_imagenet(qtbot, tiny, tor
     panel.set_study("t")
     # the protocol's defaults: ResNet-18 only, 2 epochs, from scratch; all five offered
     assert panel.choices() == {"archs": ["resnet18"], "epochs": 2, "device": "auto",
-                               "weights": "none"}
+                               "weights": "none", "settings": {}}
     assert set(panel.arch_boxes) >= {"vgg16", "vgg19", "resnet18", "resnet34", "mobilenet_v2"}
     with qtbot.waitSignal(panel.changed, timeout=5000):
         panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("imagenet"))
@@ -125,6 +125,50 @@ def test_import_weights_and_estimate_time(qtbot, tiny, torch_home, tmp_path, mon
     assert "× 20 epochs" in panel.estimate_label.text()
     panel.arch_boxes["vgg16"].setChecked(True)
     assert "press “Estimate time” again" in panel.estimate_label.text()
+    panel.arch_boxes["vgg16"].setChecked(False)
+    panel.settings_form.input_spin.setValue(48)  # timed at the protocol's size: not valid
+    assert "Press “Estimate time”" in panel.estimate_label.text()
+    panel.settings_form.reset()
+    assert "Estimated time: " in panel.estimate_label.text()
+
+
+def test_run_settings_in_the_setup_make_the_request_the_cli_makes(qtbot, tiny):
+    from click.testing import CliRunner
+
+    from wbsdesk.cli import cli
+    from wbsdesk.core.training_request import setting_range
+
+    panel = TrainingSetupPanel(tiny)
+    qtbot.addWidget(panel)
+    panel.set_study("t")
+    form = panel.settings_form
+    # the protocol's values are filled in; nothing is an override yet
+    assert form.values() == {"input_px": 32, "batch_size": 4, "lr": 0.005,
+                             "lr_schedule": "cosine"}
+    assert panel.request().settings == RunSettings()
+    assert "32 px · batch 4 · lr 0.005 · cosine · 2 epochs" in form.summary_label.text()
+    # the fields are bounded by the one definition of the ranges, as the CLI's options
+    assert (form.input_spin.minimum(), form.input_spin.maximum()) == setting_range("input_px")[:2]
+    assert (form.batch_spin.minimum(), form.batch_spin.maximum()) == (2, 4096)
+    assert form.lr_spin.minimum() > 0 and form.lr_spin.maximum() == setting_range("lr")[1]
+    help_text = CliRunner().invoke(cli, ["train", "--help"]).output
+    assert "[16<=x<=1024]" in help_text and "[2<=x<=4096]" in help_text
+    form.input_spin.setValue(48)
+    form.batch_spin.setValue(3)
+    form.lr_spin.setValue(0.02)
+    form.schedule_combo.setCurrentIndex(form.schedule_combo.findData("step"))
+    panel.epochs_spin.setValue(5)
+    request = panel.request()
+    assert request == TrainRequest("t", archs=("resnet18",), settings=RunSettings(
+        input_px=48, batch_size=3, lr=0.02, lr_schedule="step", epochs=5), device="auto",
+        weights="none")
+    assert panel.is_ready()
+    assert form.summary_label.text() == (
+        "This run: 48 px* · batch 3* · lr 0.02* · step* · 5 epochs* (* run setting; "
+        "protocol: 32 px, batch 4, lr 0.005, cosine, 2 epochs)")
+    form.reset_button.click()
+    assert panel.request().settings == RunSettings(epochs=5)
+    assert form.overrides() == {} and not form.reset_button.isEnabled()
 
 
 def _loss_points(plot) -> int:

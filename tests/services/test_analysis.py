@@ -69,14 +69,16 @@ def synthetic_probs(subjects: dict[str, dict], archs, *, seed: int = 0,
 
 
 def add_run(ws, study: str, subjects: dict[str, dict], probs: dict[str, dict[int, float]], *,
-            name: str = "run1", status: str = "finished", skip: set[int] = frozenset()) -> str:
-    """Write a run with out-of-fold predictions ``probs`` (photos in ``skip`` left out)."""
+            name: str = "run1", status: str = "finished", skip: set[int] = frozenset(),
+            spec: dict | None = None) -> str:
+    """Write a run with out-of-fold predictions ``probs`` (photos in ``skip`` left out;
+    ``spec``: the settings it trained with, default ``{"epochs": 1}``)."""
     st = ws.store.study(study)
     fold_of = {s["photo"]: s["fold"] for s in subjects.values()}
     with ws.store.atomic():
         run_id = ws.store.insert_run(st.id, name=name, run_dir=f"runs/{name}",
                                      archs=list(probs), protocol_json=st.protocol_json,
-                                     spec={"epochs": 1}, seed=7, device="cpu",
+                                     spec=spec or {"epochs": 1}, seed=7, device="cpu",
                                      versions={"torch": "test"}, weights={})
         for arch, table in probs.items():
             for fold in sorted(set(fold_of.values())):

@@ -44,7 +44,9 @@ def _plain(v: Any) -> Any:
 
 @cli.command("report")
 @click.argument("name")
-@click.option("--run", default=None, help="Training run (default: the latest finished one).")
+@click.option("--run", "runs", multiple=True,
+              help="Training run (default: the latest finished one); repeat it to compare "
+                   "several runs' models, with an ensemble across them.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Folder for the report "
                                  "(default: WORKSPACE/reports/NAME_RUN_CONTROLS).")
@@ -56,22 +58,23 @@ def _plain(v: Any) -> Any:
 @click.option("--include-dry-run", is_flag=True, help="Include dry-run (rehearsal) readers.")
 @json_option
 @click.pass_obj
-def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, controls: str,
+def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None, controls: str,
                include_simulated: bool, include_dry_run: bool, as_json: bool) -> None:
     """Compare the models of a run of NAME with its readers and write the report.
 
     Writes Tables 1, 3, 4 and 5, DeLong and MRMC tables (CSV), the ROC figure (PNG, SVG),
     an iMRMC input file, and a self-contained HTML report and its PDF. Research use only.
     """
-    from wbsdesk.services.analysis import build_comparison
+    from wbsdesk.services.analysis_runs import build_runs_comparison
     from wbsdesk.services.reports import default_report_dir, write_report
     from wbsdesk.services.result_tables import table_map
+    from wbsdesk.services.runs_table import runs_table
 
     with obj.open() as ws, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WbsdeskWarning)
         try:
-            comp = build_comparison(ws, name, run=run, include_simulated=include_simulated,
-                                    include_dry_run=include_dry_run, controls=controls)
+            comp = build_runs_comparison(ws, name, runs, include_simulated=include_simulated,
+                                         include_dry_run=include_dry_run, controls=controls)
         finally:
             shown = dict.fromkeys(str(w.message) for w in caught
                                   if issubclass(w.category, WbsdeskWarning))
@@ -99,15 +102,16 @@ def report_cmd(obj: Ctx, name: str, run: str | None, out_dir: Path | None, contr
             "readers_left_out": left_out, "exclusions": list(comp.exclusions),
             "aided": aided,
             "warnings": list(comp.notes),
-            "tables": {name: t.to_dict() for name, t in table_map(comp).items()}}
+            "tables": {name: t.to_dict() for name, t in table_map(comp).items()},
+            "runs": runs_table(comp).to_dict()}
 
     def render() -> None:
         click.echo(f"Report of {comp.study!r} (run {comp.run}, {comp.positive} vs. "
                    f"{comp.controls} controls) written to {files.out_dir}")
         if comp.simulated_included:
             click.secho("SIMULATED readers are included (not physicians).", bold=True)
-        tables = table_map(comp)
-        for name in ("auc", "mrmc_readers"):
+        tables = {"runs": runs_table(comp), **table_map(comp)}
+        for name in ("runs", "auc", "mrmc_readers"):
             t = tables[name]
             if t.rows:
                 click.secho(t.title, bold=True)

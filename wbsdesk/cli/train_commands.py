@@ -12,22 +12,30 @@ from wbsdesk.cli.base import Ctx, cli, emit, json_option, table
 from wbsdesk.cli.face_commands import cancel_on_ctrl_c
 from wbsdesk.cli.progress_render import TrainProgress
 from wbsdesk.core.architectures import arch_label, arch_labels
+from wbsdesk.core.training_request import LR_SCHEDULES, setting_range
 from wbsdesk.services import training as training_service
+
+
+def _int_range(key: str) -> click.IntRange:
+    """The option's bounds: the run setting's range (one definition, also the GUI's; a
+    number is checked by the protocol's range when the settings are applied)."""
+    low, high, _ = setting_range(key)
+    return click.IntRange(low, high)
 
 
 @cli.command("train")
 @click.argument("name")
 @click.option("--arch", "archs", multiple=True,
               help="Architecture (repeatable; default: the protocol's).")
-@click.option("--epochs", type=click.IntRange(1, 10_000), default=None,
+@click.option("--epochs", type=_int_range("epochs"), default=None,
               help="Epochs per fold (default: the protocol's).")
-@click.option("--input-px", type=click.IntRange(16, 1024), default=None,
+@click.option("--input-px", type=_int_range("input_px"), default=None,
               help="Input size in pixels for this run (default: the protocol's).")
-@click.option("--batch-size", type=click.IntRange(2, 4096), default=None,
+@click.option("--batch-size", type=_int_range("batch_size"), default=None,
               help="Batch size for this run (default: the protocol's).")
 @click.option("--lr", type=float, default=None,
               help="Learning rate for this run (default: the protocol's).")
-@click.option("--lr-schedule", type=click.Choice(["constant", "cosine", "step"]),
+@click.option("--lr-schedule", type=click.Choice(LR_SCHEDULES),
               default=None, help="Learning-rate schedule for this run (default: the protocol's).")
 @click.option("--momentum", type=float, default=None, help="SGD momentum for this run.")
 @click.option("--weight-decay", type=float, default=None, help="Weight decay for this run.")

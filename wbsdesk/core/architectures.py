@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["ARCHITECTURES", "ENSEMBLE", "ENSEMBLE_COLOR", "ArchStyle", "arch_color",
-           "arch_label", "arch_labels"]
+__all__ = ["ARCHITECTURES", "ENSEMBLE", "ENSEMBLE_COLOR", "RUN_MARK", "ArchStyle", "arch_color",
+           "arch_label", "arch_labels", "model_color", "run_model", "split_run_model"]
 
 #: The name of the mean-of-architectures model in comparisons and AUC tables.
 ENSEMBLE = "ensemble"
@@ -59,6 +59,9 @@ def arch_label(name: str) -> str:
     """
     if name == ENSEMBLE:
         return "Ensemble"
+    model, run = split_run_model(name)
+    if run is not None:
+        return f"{arch_label(model)} · {run}"
     style = ARCHITECTURES.get(name)
     return style.label if style is not None else name
 
@@ -81,7 +84,65 @@ def arch_color(name: str) -> str:
     """
     if name == ENSEMBLE:
         return ENSEMBLE_COLOR
+    model, run = split_run_model(name)
+    if run is not None:
+        return "#666666" if model == ENSEMBLE else arch_color(model)
     style = ARCHITECTURES.get(name)
     if style is not None:
         return style.color
     return SPARE_COLORS[zlib.crc32(name.encode()) % len(SPARE_COLORS)]
+
+
+#: Joins a model and its run in the model names of a comparison of several runs.
+RUN_MARK = "@"
+#: How much each further run's curves are darkened (-) or lightened (+), in run order.
+_RUN_SHADES = (0.0, -0.45, 0.5, -0.7, 0.75)
+
+
+def run_model(model: str, run: str) -> str:
+    """The name of ``model`` (an architecture or ``"ensemble"``) of ``run`` in a comparison
+    of several runs.
+
+    Examples
+    --------
+    >>> run_model("resnet18", "r64"), arch_label(run_model("resnet18", "r64"))
+    ('resnet18@r64', 'ResNet-18 · r64')
+    """
+    return f"{model}{RUN_MARK}{run}"
+
+
+def split_run_model(name: str) -> tuple[str, str | None]:
+    """``(model, run)`` of a run-qualified model name; ``(name, None)`` for a plain one.
+
+    Examples
+    --------
+    >>> split_run_model("ensemble@a@b"), split_run_model("vgg16")
+    (('ensemble', 'a@b'), ('vgg16', None))
+    """
+    model, mark, run = name.partition(RUN_MARK)
+    return (model, run) if mark and model and run else (name, None)
+
+
+def _shade(color: str, amount: float) -> str:
+    """``color`` darkened (``amount`` < 0, towards black) or lightened (> 0, towards white)."""
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    to = 0 if amount < 0 else 255
+    return "#" + "".join(f"{round(c + (to - c) * abs(amount)):02X}" for c in rgb)
+
+
+def model_color(name: str, runs: Iterable[str] = ()) -> str:
+    """The colour a model's curve is drawn in; in a comparison of several ``runs`` the
+    first run's models have their architecture's colour, later runs' a darker or lighter
+    shade of it (so one architecture stays one hue, and the runs stay apart).
+
+    Examples
+    --------
+    >>> model_color("resnet18@a", ["a", "b"]), model_color("resnet18@b", ["a", "b"])
+    ('#0072B2', '#003F62')
+    """
+    color = arch_color(name)
+    _, run = split_run_model(name)
+    order = list(runs)
+    if run is None or run not in order:
+        return color
+    return _shade(color, _RUN_SHADES[order.index(run) % len(_RUN_SHADES)])

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
-from wbsdesk.core.protocol import Protocol, protocol_from_dict
+from wbsdesk.core.protocol import Protocol, Training, protocol_from_dict
 from wbsdesk.errors import UserError
 
-__all__ = ["SETTING_FLAGS", "RunSettings", "TrainRequest", "settings_text"]
+__all__ = ["LR_SCHEDULES", "SETTING_FLAGS", "RunSettings", "TrainRequest", "setting_changes",
+           "setting_range", "settings_text"]
 
 #: The run settings and the command-line option that sets each.
 SETTING_FLAGS: dict[str, str] = {
@@ -26,6 +27,30 @@ SETTING_FLAGS: dict[str, str] = {
     "weight_decay": "--weight-decay"}
 
 DEVICES = ("auto", "cpu", "cuda")
+
+#: The learning-rate schedules a protocol (and so a run) may use.
+LR_SCHEDULES: tuple[str, ...] = get_args(get_type_hints(Training)["lr_schedule"])
+#: Batch normalisation cannot train on single photos: a run's batch size starts here.
+MIN_BATCH_SIZE = 2
+
+
+def setting_range(key: str) -> tuple[float | None, float | None, bool]:
+    """``(low, high, low_open)`` of a numeric run setting: the protocol file's range for the
+    key (batch size from 2), the one definition the CLI's options and the Training set-up's
+    fields are bounded by.
+
+    Examples
+    --------
+    >>> setting_range("input_px"), setting_range("batch_size"), setting_range("lr")
+    ((16, 1024, False), (2, 4096, False), (0, 10, True))
+    """
+    if key not in SETTING_FLAGS or key == "lr_schedule":
+        raise KeyError(key)
+    meta = next(f.metadata for f in fields(Training) if f.name == key)
+    low, high, low_open = meta["range"]
+    if key == "batch_size":
+        low = max(low, MIN_BATCH_SIZE)
+    return low, high, low_open
 
 
 @dataclass(frozen=True)
@@ -62,9 +87,9 @@ class RunSettings:
         over = self.overrides()
         if not over:
             return protocol
-        if over.get("batch_size") == 1:
-            raise UserError("--batch-size must be at least 2 (batch normalisation cannot "
-                            "train on single photos)")
+        if over.get("batch_size") is not None and over["batch_size"] < MIN_BATCH_SIZE:
+            raise UserError(f"--batch-size must be at least {MIN_BATCH_SIZE} (batch "
+                            "normalisation cannot train on single photos)")
         data = protocol.to_dict()
         data["training"] = {**data["training"], **over}
         try:
@@ -207,3 +232,27 @@ def settings_text(values: Mapping[str, Any], protocol: Mapping[str, Any] | None 
     if changed:
         out += f" (* run setting; protocol: {', '.join(changed)})"
     return out
+
+
+#: How :func:`setting_changes` names each setting.
+_NAMES = {"input_px": ("input", "{} px"), "batch_size": ("batch size", "{}"),
+          "lr": ("learning rate", "{:g}"), "lr_schedule": ("schedule", "{}"),
+          "epochs": ("epochs", "{}"), "momentum": ("momentum", "{:g}"),
+          "weight_decay": ("weight decay", "{:g}")}
+
+
+def setting_changes(values: Mapping[str, Any], protocol: Mapping[str, Any]) -> str:
+    """The settings a run changed from its protocol, in words ('' when none).
+
+    Examples
+    --------
+    >>> setting_changes({"input_px": 64, "batch_size": 16, "lr": 0.02},
+    ...                 {"input_px": 224, "batch_size": 16, "lr": 0.01})
+    'input 64 px (protocol 224 px), learning rate 0.02 (protocol 0.01)'
+    """
+    out = []
+    for key, (name, fmt) in _NAMES.items():
+        if values.get(key) is None or key not in protocol or protocol[key] == values[key]:
+            continue
+        out.append(f"{name} {fmt.format(values[key])} (protocol {fmt.format(protocol[key])})")
+    return ", ".join(out)

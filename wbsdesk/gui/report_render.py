@@ -36,7 +36,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wbsdesk.core.architectures import arch_color
+from wbsdesk.core.architectures import model_color
 from wbsdesk.core.formatting import fmt_number
 from wbsdesk.services.analysis_roc import RocData
 
@@ -105,12 +105,13 @@ def _dash() -> Any:
     return Qt.PenStyle.DashLine
 
 
-def _model_curves(plot: Any, models: Any, *, bands: bool, suffix: str = "") -> None:
+def _model_curves(plot: Any, models: Any, *, bands: bool, suffix: str = "",
+                  runs: tuple[str, ...] = ()) -> None:
     import numpy as np
     import pyqtgraph as pg
 
     for m in models:
-        color = arch_color(m.name)
+        color = model_color(m.name, runs)
         if bands and not m.ensemble and m.band is not None and np.isfinite(m.band.low).all():
             c = pg.mkColor(color)
             c.setAlpha(40)
@@ -180,7 +181,7 @@ def _build(roc: RocData, title: str) -> Any:
     left, _ = _panel(layout, f"CNN models, out-of-fold ({roc.n_pos + roc.n_neg} photos, "
                              f"{roc.n_pos} positive)",
                      f"lines: all folds pooled; shaded: ± 1 SD over {roc.n_folds} folds")
-    _model_curves(left, roc.models, bands=True)
+    _model_curves(left, roc.models, bands=True, runs=roc.runs)
     if roc.readers:
         ref = roc.reference
         right, _ = _panel(layout, f"Readers vs. {ref.label if ref else 'models'} "
@@ -189,7 +190,7 @@ def _build(roc: RocData, title: str) -> Any:
                           "photos rated by every reader; dashed: rating levels; "
                           "large marker: yes/no call")
         if ref is not None:  # on the same paired photos as the readers
-            _model_curves(right, [ref], bands=False, suffix=", same photos")
+            _model_curves(right, [ref], bands=False, suffix=", same photos", runs=roc.runs)
         _readers(right, roc)
     layout.setGeometry(QRectF(0, 0, width, height))
     return widget

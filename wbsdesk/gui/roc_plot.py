@@ -8,7 +8,7 @@ specificity near the mouse; export to PNG or SVG.
 The legend is the curve list *beside* the plot (a sample of each line or marker, the name,
 the AUCs and, for a simulated reader, the word "simulated"), so nothing covers the curves;
 an exported plot gets the same legend to the right of the axes. Architectures are drawn in
-their one colour (:func:`wbsdesk.core.architectures.arch_color`).
+their one colour (:func:`wbsdesk.core.architectures.model_color`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wbsdesk.core.architectures import arch_color
+from wbsdesk.core.architectures import model_color
 from wbsdesk.errors import UserError
 from wbsdesk.gui.report_render import READER_COLORS, READER_SYMBOLS
 from wbsdesk.services.analysis import Comparison
@@ -161,7 +161,7 @@ class RocPlotWidget(QWidget):
                    f"{roc.n_folds} folds; {readers}</span>", color="#000000")
         p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
         for m in c.models:
-            color = arch_color(m.name)
+            color = model_color(m.name, roc.runs)
             items = []
             if m.name != "ensemble":
                 fill = pg.mkColor(color)

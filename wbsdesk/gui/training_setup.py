@@ -1,4 +1,5 @@
-"""Setting up a training run: architectures, epochs, device, initial weights, time estimate.
+"""Setting up a training run: architectures, epochs, run settings, device, initial weights,
+time estimate.
 
 :class:`TrainingSetupPanel` never loads torch in the window's process: the device, the
 registered architectures and the ImageNet weight files are checked by
@@ -34,8 +35,10 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.architectures import arch_label, arch_labels
 from wbsdesk.core.training_request import RunSettings, TrainRequest
+from wbsdesk.errors import UserError
 from wbsdesk.gui.file_dialogs import open_file
 from wbsdesk.gui.process_entry import JobFailure
+from wbsdesk.gui.run_settings_form import RunSettingsForm
 from wbsdesk.gui.runners import ProcessJob
 from wbsdesk.services import training_probe as probe
 from wbsdesk.services.studies import load_study
@@ -74,6 +77,7 @@ class TrainingSetupPanel(QWidget):
         self._ws = ws
         self.study = ""
         self._protocol_epochs: int | None = None
+        self._protocol: Any = None
         self.environment: probe.Environment | None = None
         self.estimate: probe.ThroughputEstimate | None = None
         self._estimate_key: tuple[Any, ...] | None = None
@@ -96,6 +100,7 @@ class TrainingSetupPanel(QWidget):
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 10_000)
         self.epochs_spin.setSuffix(" epochs per fold")
+        self.settings_form = RunSettingsForm()
         self.device_combo = QComboBox()
         for key, text in DEVICE_CHOICES:
             self.device_combo.addItem(text, key)
@@ -124,6 +129,7 @@ class TrainingSetupPanel(QWidget):
         v.addWidget(self.study_label)
         v.addWidget(self.arch_group)
         v.addLayout(form)
+        v.addWidget(self.settings_form)
         v.addLayout(buttons)
         v.addWidget(self.estimate_label)
         v.addWidget(self.problem_label)
@@ -132,6 +138,7 @@ class TrainingSetupPanel(QWidget):
         self._set_archs(probe.KNOWN_ARCHS, checked=())
         self.weights_combo.currentIndexChanged.connect(self._on_choice_changed)
         self.epochs_spin.valueChanged.connect(self._on_choice_changed)
+        self.settings_form.changed.connect(self._on_choice_changed)
         self.device_combo.currentIndexChanged.connect(self._on_choice_changed)
         self.import_button.clicked.connect(self._on_import_clicked)
         self.estimate_button.clicked.connect(self.start_estimate)
@@ -144,6 +151,8 @@ class TrainingSetupPanel(QWidget):
         study = load_study(self._ws, name)
         t = study.protocol.training
         self._protocol_epochs = t.epochs
+        self._protocol = study.protocol
+        self.settings_form.set_protocol(t)
         self._set_archs(list(dict.fromkeys([*self.arch_boxes, *t.architectures])),
                         checked=t.architectures)
         self.epochs_spin.blockSignals(True)
@@ -162,19 +171,26 @@ class TrainingSetupPanel(QWidget):
         self._update()
 
     def choices(self) -> dict[str, Any]:
-        """``{"archs": [...], "epochs": int, "device": str, "weights": str}``."""
+        """``{"archs": [...], "epochs": int, "device": str, "weights": str, "settings":
+        {...}}`` (``settings``: the run settings changed from the protocol's)."""
         return {"archs": [a for a, b in self.arch_boxes.items() if b.isChecked()],
                 "epochs": self.epochs_spin.value(),
                 "device": self.device_combo.currentData(),
-                "weights": self.weights_combo.currentData()}
+                "weights": self.weights_combo.currentData(),
+                "settings": self.settings_form.overrides()}
 
-    def request(self) -> TrainRequest:
-        """The run these choices ask for (epochs only as an override when they differ from
-        the protocol's, so the run records what was changed)."""
+    def run_settings(self) -> RunSettings:
+        """The run's settings: only those differing from the protocol's, so the run
+        records what was changed (as ``wbsdesk train --epochs/--input-px/...``)."""
         c = self.choices()
         epochs = c["epochs"] if c["epochs"] != self._protocol_epochs else None
+        return RunSettings(epochs=epochs, **c["settings"])
+
+    def request(self) -> TrainRequest:
+        """The run these choices ask for (the same request ``wbsdesk train`` builds)."""
+        c = self.choices()
         return TrainRequest(self.study, archs=tuple(c["archs"]) or None,
-                            settings=RunSettings(epochs=epochs), device=c["device"],
+                            settings=self.run_settings(), device=c["device"],
                             weights=c["weights"])
 
     def problem(self) -> str:
@@ -185,6 +201,11 @@ class TrainingSetupPanel(QWidget):
             return self._study_problem
         if not c["archs"]:
             return "Choose at least one architecture."
+        if self._protocol is not None:
+            try:  # the protocol's checks, as for 'wbsdesk train --input-px ...'
+                self.run_settings().apply(self._protocol)
+            except UserError as exc:
+                return f"Run settings: {exc.message}."
         if c["device"] == "cuda" and env is not None and not env.device.cuda_available:
             return "No usable GPU (CUDA) was found on this computer: choose Automatic or CPU."
         if c["weights"] == "imagenet":
@@ -216,7 +237,8 @@ class TrainingSetupPanel(QWidget):
             return
         self._note = ""
         self._start_job("estimate", probe.probe_throughput_job, self._ws.root, self.study,
-                        c["archs"], device=c["device"], title="Estimating training time")
+                        c["archs"], device=c["device"], settings=self._timed_settings(),
+                        title="Estimating training time")
 
     def import_weights(self, path: str | Path) -> None:
         """Check and install one weight file in a job, then refresh the weight status."""
@@ -255,7 +277,7 @@ class TrainingSetupPanel(QWidget):
         else:
             c = self.choices()
             self.estimate = result
-            self._estimate_key = (self.study, c["device"])
+            self._estimate_key = self._estimate_of(c)
         self._update()
 
     def _on_failed(self, kind: str, failure: JobFailure) -> None:
@@ -308,6 +330,15 @@ class TrainingSetupPanel(QWidget):
     def _on_choice_changed(self, *_: Any) -> None:
         self._update()
 
+    def _timed_settings(self) -> dict[str, Any]:
+        """The run settings a time estimate depends on (input size, batch size)."""
+        return {k: v for k, v in self.settings_form.overrides().items()
+                if k in ("input_px", "batch_size")}
+
+    def _estimate_of(self, c: dict[str, Any]) -> tuple[Any, ...]:
+        """What an estimate was measured for (other choices need a new one)."""
+        return (self.study, c["device"], tuple(sorted(self._timed_settings().items())))
+
     def _on_import_clicked(self) -> None:
         path = open_file(self, "Import ImageNet weights", None,
                          "PyTorch weight files (*.pth *.pt);;All files (*)")
@@ -330,6 +361,7 @@ class TrainingSetupPanel(QWidget):
             label.setEnabled(imagenet)
             missing = imagenet and w is not None and not w.present
             label.setStyleSheet("color: #b00020;" if missing else "")
+        self.settings_form.show_summary(self.epochs_spin.value())
         self.problem_label.setText(self.problem())
         self.import_button.setEnabled("import" not in self._jobs)
         self.estimate_button.setEnabled("estimate" not in self._jobs and bool(self.study)
@@ -343,8 +375,7 @@ class TrainingSetupPanel(QWidget):
         est = self.estimate
         if "estimate" in self._jobs:
             text = f"Timing {arch_labels(c['archs'])} on this computer…"
-        elif est is not None and self._estimate_key == (self.study, c["device"]) \
-                and c["archs"]:
+        elif est is not None and self._estimate_key == self._estimate_of(c) and c["archs"]:
             if est.covers(c["archs"]):
                 text = (f"<b>Estimated time: {est.describe(c['archs'], epochs=c['epochs'])}"
                         f"</b><br><small>{est.details(c['archs'], epochs=c['epochs'])}</small>")

@@ -272,7 +272,7 @@ def _compute(fold_settings: tuple[int, int] | None, study: str, protocol: Protoc
         exclusions.append(f"Sub-analysis {pos} vs. {controls}: {int((~mask).sum())} case(s) "
                           "of other control groups are left out.")
     scores = {a: s[mask] for a, s in cases.scores.items()}
-    if len(scores) >= 2:
+    if len(scores) >= 2 and MODEL_ENSEMBLE not in scores:  # several runs bring their own
         scores[MODEL_ENSEMBLE] = np.mean(np.vstack(list(scores.values())), axis=0)
     models = tuple(model_result(name, y, s, folds, protocol) for name, s in scores.items())
     pairs_mm = holm_family(tuple(

@@ -17,7 +17,7 @@ from wbsdesk.core.proportions import Proportion
 from wbsdesk.core.protocol import Protocol
 from wbsdesk.services.analysis_roc import RocBand, RocData
 
-__all__ = ["Comparison", "ModelResult", "MrmcResults", "PairTest", "ReaderResult"]
+__all__ = ["Comparison", "ModelResult", "MrmcResults", "PairTest", "ReaderResult", "RunInfo"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,18 @@ class MrmcResults:
 
 
 @dataclass(frozen=True)
+class RunInfo:
+    """One training run of a comparison: name, status, architectures, training seed and
+    its stored spec (the settings it trained with)."""
+
+    name: str
+    status: str
+    archs: tuple[str, ...]
+    seed: int
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Models vs. readers on one study, run and set of sessions.
 
@@ -160,6 +172,9 @@ class Comparison:
     created_at: str = field(default="")
     #: The run's stored training spec (epochs, learning rate, ...; for the Methods).
     run_spec: Mapping[str, Any] = field(default_factory=dict)
+    #: The runs compared when there are several (``run`` then joins their names with
+    #: " + "); empty for one run (see :func:`wbsdesk.services.analysis_runs.runs_of`).
+    runs: tuple[RunInfo, ...] = ()
 
     @property
     def simulated_included(self) -> bool:

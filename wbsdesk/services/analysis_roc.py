@@ -149,6 +149,9 @@ class RocData:
     n_folds: int
     synthetic: bool
     reference: ModelRoc | None = None
+    #: The runs compared, in order, when there are several (their curves are shaded apart:
+    #: :func:`wbsdesk.core.architectures.model_color`).
+    runs: tuple[str, ...] = ()
 
     def reader_label_list(self) -> Sequence[str]:
         """Reader labels in drawing order."""

@@ -8,6 +8,7 @@ builds it from a computed :class:`~wbsdesk.services.analysis_results.Comparison`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,9 @@ class MethodsInput:
     analyses: Analyses
     synthetic: bool = False
     software: str = ""
+    #: Every run's settings when several runs are compared (``run`` then lists every
+    #: architecture of them); empty for one run.
+    runs: tuple[RunSettings, ...] = ()
 
 
 def methods_input(c: Comparison, run: RunSettings | None = None, *,
@@ -160,6 +164,14 @@ def methods_input(c: Comparison, run: RunSettings | None = None, *,
         E.g. ``"wbsdesk 0.2.0"`` (default: the comparison's wbsdesk version).
     """
     archs = tuple(m.name for m in c.models if m.name != ENSEMBLE)
+    runs: tuple[RunSettings, ...] = ()
+    if len(c.runs) >= 2:
+        runs = tuple(RunSettings.from_spec(r.spec, c.protocol.training, name=r.name,
+                                           status=r.status, archs=r.archs, seed=r.seed,
+                                           augmentation=c.protocol.augmentation)
+                     for r in c.runs)
+        every = tuple(dict.fromkeys(a for r in runs for a in r.archs))
+        run = run or dataclasses.replace(runs[0], name=c.run, archs=every)
     if run is None:
         run = RunSettings.from_spec(c.run_spec, c.protocol.training, name=c.run,
                                     status=c.run_status, archs=archs,
@@ -180,4 +192,4 @@ def methods_input(c: Comparison, run: RunSettings | None = None, *,
                           model_vs_reader=bool(c.delong_model_reader),
                           mrmc=c.mrmc is not None,
                           mrmc_cov=c.mrmc.cov_method if c.mrmc is not None else "jackknife"),
-        synthetic=c.synthetic, software=software)
+        synthetic=c.synthetic, software=software, runs=runs)

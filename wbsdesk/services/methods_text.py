@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wbsdesk.core.architectures import arch_label
+from wbsdesk.core.training_request import SETTING_FLAGS, setting_changes
 from wbsdesk.services.methods_inputs import (
     Analyses,
     MethodsInput,
@@ -130,6 +131,12 @@ def _reader_count_phrase(readers: Sequence[ReaderInfo]) -> str:
 def _folds(inp: MethodsInput) -> str:
     ensemble = (" The ensemble is the mean of the architectures' out-of-fold probabilities."
                 if len(inp.run.archs) >= 2 else "")
+    if inp.runs:
+        ensemble = (f" {_count(len(inp.runs), 'training run')} ({_join([r.name for r in inp.runs])}"
+                    ") used the same folds; each run's models are reported separately, a "
+                    "run's ensemble is the mean of its architectures' out-of-fold "
+                    "probabilities, and the ensemble across runs is the mean of the runs' "
+                    "ensembles (a run of one architecture contributes that architecture).")
     return (f"Cross-validation. Subjects were assigned to {inp.k} folds stratified by group "
             f"(seed {inp.fold_seed}), all photographs of a subject in one fold. In each of the "
             f"{inp.k} rounds a model of each architecture was trained on {inp.k - 1} folds and "
@@ -138,7 +145,10 @@ def _folds(inp: MethodsInput) -> str:
 
 
 def _training(inp: MethodsInput) -> str:
-    r = inp.run
+    return " ".join(_training_run(inp, r) for r in (inp.runs or (inp.run,)))
+
+
+def _training_run(inp: MethodsInput, r: RunSettings) -> str:
     f = inp.protocol.faces
     init = ("initialised with ImageNet-pretrained weights (transfer learning; the weight "
             "files' SHA-256 hashes are recorded with the run)" if r.init == "imagenet"
@@ -160,6 +170,11 @@ def _training(inp: MethodsInput) -> str:
             f"{r.batch_size}, for {r.epochs} epoch{'s' if r.epochs != 1 else ''}, seed "
             f"{r.seed}. Every epoch showed each training photograph as {views} "
             f"({_join(aug)}), normalised with the ImageNet mean and SD.")
+    changed = setting_changes({k: getattr(r, k) for k in SETTING_FLAGS},
+                              {k: getattr(inp.protocol.training, k) for k in SETTING_FLAGS})
+    if changed:
+        text += (f" This run changed the protocol's ({inp.protocol.name}) settings: "
+                 f"{changed}.")
     if r.status != "finished":
         text += (f" The run's status is '{r.status}': its results are provisional until it "
                  "finishes.")

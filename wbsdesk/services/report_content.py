@@ -23,6 +23,7 @@ from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.services.analysis_results import Comparison
 from wbsdesk.services.methods_text import methods_markup
 from wbsdesk.services.result_tables import comparison_tables
+from wbsdesk.services.runs_table import runs_table
 from wbsdesk.services.table_render import shown_note
 
 __all__ = ["Banner", "ReportContent", "report_content"]
@@ -175,7 +176,7 @@ def report_content(c: Comparison, *, files: Sequence[str], versions: dict[str, s
         byline=f"Run {_esc(c.run)}; written {_esc(c.created_at)} by wbsdesk "
                f"{_esc(versions.get('wbsdesk', ''))}.",
         banners=_banners(c), summary=_summary(c), figure_caption=_figure_caption(c),
-        tables=comparison_tables(c), methods=_methods(c),
+        tables=(runs_table(c), *comparison_tables(c)), methods=_methods(c),
         provenance=_provenance(c, versions),
         exclusions=tuple(_esc(e) for e in c.exclusions),
         warnings=tuple(_esc(shown_note(n)) for n in c.notes),

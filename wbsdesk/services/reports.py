@@ -59,6 +59,7 @@ from wbsdesk.services.report_content import report_content
 from wbsdesk.services.report_html import content_html
 from wbsdesk.services.report_pdf import content_pdf
 from wbsdesk.services.result_tables import comparison_tables
+from wbsdesk.services.runs_table import RUNS_CSV, runs_table
 from wbsdesk.services.table_render import result_csv, shown_note, table_csv
 from wbsdesk.services.workspace import Workspace
 
@@ -226,6 +227,7 @@ def write_report(comp: Comparison, out_dir: Path, *,
             files[table.name] = _write(out / CSV_FILES[table.name], result_csv(table))
         else:
             skipped[table.name] = table.empty_text or "no rows"
+    files["runs"] = _write(out / RUNS_CSV, result_csv(runs_table(comp)))  # settings
     if comp.readers:
         files["imrmc"] = _write(out / IMRMC_FILE, imrmc_text(comp))
         cases, readers = _imrmc_maps(comp)

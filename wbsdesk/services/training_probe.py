@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from wbsdesk.core.formatting import fmt_rough_duration
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.core.protocol import Training
 from wbsdesk.core.scheduling import makespan
+from wbsdesk.core.training_request import RunSettings
 from wbsdesk.errors import UserError
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.training import CHECKPOINT_SECONDS, training_data
@@ -238,6 +239,7 @@ class ThroughputEstimate:
 
 
 def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: str = "auto",
+                     settings: Mapping[str, Any] | None = None,
                      sample: int = 8, steps: int = 3, warmup: int = 1,
                      progress: ProgressFn = no_progress,
                      cancel: CancelToken | None = None) -> ThroughputEstimate:
@@ -255,6 +257,10 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
         The study (its faces must be ready for training).
     archs : sequence of str
     device : {"auto", "cpu", "cuda"}, keyword-only
+    settings : mapping, optional, keyword-only
+        The run's settings (:class:`~wbsdesk.core.training_request.RunSettings` as plain
+        data, e.g. ``{"input_px": 128, "batch_size": 8}``): timed at these, not the
+        protocol's.
     sample : int, keyword-only
         How many of the study's crops to decode.
     steps, warmup : int, keyword-only
@@ -275,7 +281,7 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
     cancel = cancel or CancelToken()
     study = load_study(ws, name)
     data = training_data(ws, study)
-    protocol = study.protocol
+    protocol = RunSettings.from_dict(settings or {}).apply(study.protocol)
     n = max(1, min(sample, len(data.crop_paths)))
     workers, threads = _scheduler_slots(protocol, data, archs, device)
     # In the workspace: the checkpoint timing is then on the disk runs are written to.
