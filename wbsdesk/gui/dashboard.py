@@ -55,6 +55,7 @@ from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.tables import make_result_table, table_tsv
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.analysis import Comparison, build_comparison
+from wbsdesk.services.analysis_runs import runs_settings_html
 from wbsdesk.services.reports import ReportFiles, write_report
 from wbsdesk.services.result_tables import GUI_ORDER, TRIAGE_NOTE, table_map
 from wbsdesk.services.studies import load_study
@@ -248,6 +249,8 @@ class DashboardWidget(QWidget):
             for r in reversed(runs):  # newest first
                 self.run_combo.addItem(f"{r['run']}{' (demo)' if r['demo'] else ''}",
                                        r["run"])
+                self.run_combo.setItemData(self.run_combo.count() - 1,  # its settings
+                                           r["settings"]["text"], Qt.ItemDataRole.ToolTipRole)
             for combo, data in zip((self.run_combo, self.controls_combo), keep, strict=True):
                 if data is not None and combo.findData(data) >= 0:
                     combo.setCurrentIndex(combo.findData(data))
@@ -385,7 +388,7 @@ class DashboardWidget(QWidget):
         self.banner.setVisible(bool(banner))
         counts = comp.counts
         self.message.setText(
-            f"Run <b>{comp.run}</b>: {counts['positive']} positive and {counts['controls']} "
+            f"{runs_settings_html(comp)}: {counts['positive']} positive and {counts['controls']} "
             f"control photos, {counts['architectures']} architecture(s), {counts['folds']} "
             f"folds; {counts['readers']} reader(s) on {counts['paired_cases']} photos.")
         self.notes.set_notes(comp.exclusions, comp.notes)

@@ -38,7 +38,7 @@ from wbsdesk.services.studies import load_study
 from wbsdesk.services.workspace import Workspace
 
 __all__ = ["ACROSS_RUNS", "build_runs_comparison", "merge_run_cases", "run_settings_of",
-           "runs_of"]
+           "runs_of", "runs_settings_html"]
 
 #: How the ensemble across runs is shown.
 ACROSS_RUNS = "Ensemble across runs"
@@ -64,6 +64,18 @@ def run_settings_of(run: RunInfo, protocol_training: Any) -> dict[str, Any]:
     overrides = {k: v for k, v in values.items() if k in proto and proto[k] != v}
     return {"values": values, "protocol": proto, "overrides": overrides,
             "text": settings_text(values, proto)}
+
+
+def runs_settings_html(c: Comparison) -> str:
+    """Which run(s) a comparison shows, each with its settings (``*``: changed from the
+    protocol), as one line of markup for a header: ``Run <b>r1</b> (64 px · batch 8* ...)``.
+    """
+    import html
+
+    t = c.protocol.training
+    parts = [f"<b>{html.escape(r.name)}</b> ({html.escape(run_settings_of(r, t)['text'])})"
+             for r in runs_of(c)]
+    return ("Run " if len(parts) == 1 else "Runs ") + "; ".join(parts)
 
 
 def merge_run_cases(runs: Mapping[str, Cases]) -> Cases:

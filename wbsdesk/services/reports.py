@@ -17,7 +17,8 @@ Files (in ``out_dir``)
 several: ``Accuracy % mean``, ``Accuracy % SD``, ``Accuracy % n``; ``95% CI (DeLong) low``,
 ``... high``), then one line per row, at full precision in the column's unit (percent
 columns in percent), undefined values ``NaN``, values that do not apply empty. Tables
-without rows (no readers) are not written.
+without rows (no readers) are not written. ``runs.csv``: the run(s) compared and their
+training settings beside the protocol's (:mod:`wbsdesk.services.runs_table`).
 
 ``readers.imrmc`` (+ ``imrmc_cases.csv``, ``imrmc_readers.csv``): the readers' scores on
 the paired cases in the iMRMC input format, read by iMRMC (FDA/DIDSR) and by RJafroc's
