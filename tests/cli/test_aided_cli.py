@@ -86,7 +86,7 @@ def test_aid_compare_prints_writes_and_exports_both_modalities(tmp_path):
     assert data["aid"]["runs"] == ["run1"]
     text = run(w, "aid", "compare", "tiny", "--include-simulated").output
     assert "Design: sequential" in text and "Harmed readers:" in text
-    assert "Aid: run run1, model ensemble" in text and "Readers: 4 (SIMULATED)" in text
+    assert "Aid: run run1, model ensemble" in text and "Readers: 4 (SIMULATED" in text
     parsed = read_imrmc((out / "readers_aided.imrmc").read_text())
     assert (parsed["NR"], parsed["NM"], parsed["N0"] + parsed["N1"]) == (4, 2, data["n_cases"])
     assert {k[2] for k in parsed["scores"]} == {"1", "2"}
@@ -95,7 +95,9 @@ def test_aid_compare_prints_writes_and_exports_both_modalities(tmp_path):
     assert "Aided vs unaided" in html and "<svg" in html and "SIMULATED" in html
     rows = list(csv.DictReader(io.StringIO((out / "aided_modalities.csv").read_text())))
     assert rows[0]["Measure"] == "AUC"
-    assert float(rows[0]["Aided - unaided"]) == data["tests"][0]["difference"]
+    assert float(rows[0]["Difference (aided − unaided)"]) == data["tests"][0]["difference"]
+    assert (data["tables"]["aided_modalities"]["rows"][0]["difference"]
+            == data["tests"][0]["difference"])
 
 
 def test_the_report_of_an_aided_study_carries_the_aided_section(tmp_path):
@@ -114,4 +116,5 @@ def test_the_report_of_an_aided_study_carries_the_aided_section(tmp_path):
     assert "readers_aided.imrmc" in " ".join(data["aided"]["files"])
     page = (out / "report.html").read_text()
     assert "Aided vs unaided" in page and "Harmed readers" in page
-    assert (out / "aided_modalities.csv").is_file()
+    assert (out / "aided_modalities.csv").is_file() and (out / "aided_slope.svg").is_file()
+    assert "aided_readers.csv" in page  # listed among the report's files

@@ -29,14 +29,19 @@ def test_the_tab_shows_design_aid_harmed_readers_slopes_and_tables(ws, tmp_path,
     assert "SIMULATED readers" in text and "Design:" in text and "sequential" in text
     assert "Washout:" in text and "Aid:</b> run run1, model ensemble" in text
     assert "Harmed readers:</b>" in text
-    assert f">{', '.join(comp.harmed) or 'none'}</span>" in text
+    assert f">{', '.join(comp.harmed) or 'none (no reader'}" in text
     assert [name for name, *_ in tab.plot.lines] == [r.reader for r in comp.readers]
     assert [h for *_, h in tab.plot.lines] == [r.harmed for r in comp.readers]
     m = tab.sub["aided_modalities"]
     assert m.rowCount() == 3 and m.item(0, 0).text() == "AUC"
-    col = [m.horizontalHeaderItem(j).text() for j in range(m.columnCount())].index(
-        "Aided - unaided")
-    assert m.item(0, col).text() == f"{comp.tests[0].difference:.3f}"
+    col = [" ".join(m.horizontalHeaderItem(j).text().split())
+           for j in range(m.columnCount())].index("Difference (aided − unaided)")
+    assert m.item(0, col).text() == f"{comp.tests[0].difference:+.3f}"
+    # the summary's wording of benefit or harm follows the CI of the difference
+    auc = comp.tests[0]
+    wording = ("lower with the aid" if auc.ci_high < 0 else "higher with the aid"
+               if auc.ci_low > 0 else "no clear change")
+    assert wording in tab.summary.text()
     assert tab.sub["aided_readers"].rowCount() == 4
     assert tab.sub["aided_timing"].item(1, 0).text() == "aided"
 

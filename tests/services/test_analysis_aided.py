@@ -119,20 +119,19 @@ def test_changed_reads_are_counted_by_the_models_call(aided_ws):
 
 
 def test_the_report_gets_the_aided_section_only_for_an_aided_study(aided_ws, tmp_path):
-    from wbsdesk.services.report_aided import add_aided_section
+    from wbsdesk.services.report_aided import aided_report_section, aided_summary
 
-    out = tmp_path / "report"
-    out.mkdir()
-    (out / "report.html").write_text("<html><body><h1>Report</h1></body></html>")
-    refused = add_aided_section(aided_ws, "tiny", out)  # simulated readers left out
-    assert "needs at least 2 readers" in refused["error"]
-    assert "Cannot compare" in (out / "report.html").read_text()
-    (out / "report.html").write_text("<html><body><h1>Report</h1></body></html>")
-    got = add_aided_section(aided_ws, "tiny", out, include_simulated=True)
-    page = (out / "report.html").read_text()
-    assert page.index("<h1>Report</h1>") < page.index("Aided vs unaided") < page.index(
-        "</body>")
-    assert "Harmed readers" in page and "Washout" in page and "run1" in page
-    assert {p.split("/")[-1] for p in got["files"]} >= {"aided_modalities.csv",
-                                                        "readers_aided.imrmc", "aided.html"}
-    assert add_aided_section(aided_ws, "nope", out) is None
+    refused, comp = aided_report_section(aided_ws, "tiny")  # simulated readers left out
+    assert comp is None and "needs at least 2 readers" in refused.paragraphs[0]
+    assert "needs at least 2 readers" in aided_summary((refused, None), {})["error"]
+    section, comp = aided_report_section(aided_ws, "tiny", include_simulated=True)
+    assert comp is not None and section.title == "Aided vs unaided"
+    assert "SIMULATED" in section.banner
+    assert [t.name for t in section.tables] == ["aided_design", "aided_modalities",
+                                                "aided_readers", "aided_changes",
+                                                "aided_decisions", "aided_timing"]
+    design = dict(section.tables[0].texts())
+    assert design["Aid"].startswith("run run1, model ensemble")
+    assert "Washout" in design and "Harmed readers" in design
+    assert set(section.files) == {"readers_aided.imrmc", "readers_aided_binary.imrmc"}
+    assert aided_report_section(aided_ws, "nope") is None

@@ -87,22 +87,28 @@ def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: b
     per modality (OR/Hillis RRRC), each reader's change (DeLong), harmed readers, changed
     reads by the model's call (automation bias) and time per read."""
     from wbsdesk.services.analysis_aided import build_aided_comparison
-    from wbsdesk.services.report_aided import aided_header, aided_tables, write_aided_report
+    from wbsdesk.services.report_aided import write_aided_report
+    from wbsdesk.services.result_tables_aided import aided_tables
 
     with obj.open() as ws:
         comp = build_aided_comparison(ws, name, include_simulated=include_simulated,
                                       include_dry_run=include_dry_run)
     files = write_aided_report(comp, out) if out is not None else []
+    tables = aided_tables(comp)
     data = comp.to_dict()
+    data["tables"] = {t.name: t.to_dict() for t in tables}
     if files:
         data["files"] = [str(f) for f in files]
 
     def render() -> None:
-        for label, text in aided_header(comp):
+        design, *rest = tables
+        for label, text in design.texts():
             click.echo(f"{label}: {text}")
-        for title, rows in aided_tables(comp).items():
-            click.echo(f"\n{title.replace('_', ' ').capitalize()}")
-            table(list(rows[0]), [[_cell(v) for v in r.values()] for r in rows])
+        for t in rest:
+            click.secho(f"\n{t.title}", bold=True)
+            table(t.headers(), t.texts())
+            for note in t.footnotes():
+                click.echo(f"  {note}")
         for note in comp.notes:
             click.echo(f"Note: {note}")
         for f in files:
@@ -110,8 +116,3 @@ def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: b
 
     emit(data, as_json, render)
 
-
-def _cell(v: object) -> object:
-    if isinstance(v, float):
-        return "n/a" if v != v else f"{v:.3f}"
-    return v

@@ -1,191 +1,191 @@
-"""The "Aided vs unaided" report section: tables, a slope chart, iMRMC files (renderers only).
+"""The "Aided vs unaided" report section, on the one table model (renderers only).
 
-:func:`aided_tables` gives the section's tables as plain rows (the CSV files and the
-dashboard show the same numbers); :func:`aided_section_html` the HTML section (with an
-inline SVG slope chart of each reader's AUC unaided -> aided, harmed readers in red), which
-the comparison report appends; :func:`aided_imrmc_text` the readers' scores in iMRMC input
-format with the two modalities (1 = unaided, 2 = aided), the file ``wbsdesk plan --pilot``
-reads; :func:`write_aided_report` writes them all.
+:func:`aided_section` turns an :class:`~wbsdesk.services.analysis_aided.AidedComparison`
+into a :class:`~wbsdesk.services.report_sections.ReportSection`: the tables of
+:func:`wbsdesk.services.result_tables_aided.aided_tables` (the dashboard shows the same),
+a summary whose wording of benefit or harm follows the CIs, the slope chart of each
+reader's AUC unaided -> aided (:func:`slope_drawing`, laid out by
+:func:`wbsdesk.core.slope_chart.slope_chart` like the dashboard's) and the two iMRMC files
+(:func:`aided_imrmc_text`: modality 1 unaided, 2 aided; ``wbsdesk plan --pilot`` reads
+them). :func:`aided_report_section` builds it for a study of a workspace (``None`` without
+aided sessions); ``wbsdesk report`` and the dashboard hand it to
+:func:`wbsdesk.services.reports.write_report`, so the HTML, the PDF and the CSV files carry
+it. :func:`write_aided_report` writes the section alone (``wbsdesk aid compare --out``).
 """
 
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
 from wbsdesk.config import ensure_private_dir
-from wbsdesk.core.csv_export import csv_text
+from wbsdesk.core.slope_chart import COLOURS, EFFECT_TEXT, SlopeChart, slope_chart
 from wbsdesk.services.analysis_aided import AidedComparison
+from wbsdesk.services.report_sections import (
+    ReportFigure,
+    ReportSection,
+    section_html,
+    write_section_files,
+)
+from wbsdesk.services.result_tables_aided import (
+    DESIGN_NAMES,
+    aided_tables,
+    effect_sentence,
+    harmed_text,
+)
+from wbsdesk.services.table_render import shown_note
 
-__all__ = ["aided_header", "aided_imrmc_text", "aided_section_html", "aided_tables",
+__all__ = ["AIDED_TITLE", "DESIGN_NAMES", "IMRMC_FILES", "aided_chart", "aided_imrmc_text",
+           "aided_report_section", "aided_section", "aided_summary", "slope_drawing",
            "write_aided_report"]
 
-DESIGN_NAMES = {"sequential_aided": "sequential (blind read, locked, then aided re-read)",
-                "crossover_aided": "crossover (an unaided and an aided session per reader)"}
+AIDED_TITLE = "Aided vs unaided"
+IMRMC_FILES = {"readers_aided.imrmc": False, "readers_aided_binary.imrmc": True}
+SLOPE_FIGURE = "aided_slope"
+#: Least distance between two reader labels in the report's chart (fraction of the axis).
+LABEL_GAP = 0.045
 
 
-def _f(v: Any, digits: int = 3) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
+def _esc(x: Any) -> str:
+    return html.escape(str(x))
 
 
-def _ci(lo: float, hi: float, digits: int = 3) -> str:
-    return f"{_f(lo, digits)} to {_f(hi, digits)}"
+def aided_chart(comp: AidedComparison, *, label_gap: float = LABEL_GAP) -> SlopeChart:
+    """The slope chart's layout of a comparison (readers' AUC unaided -> aided)."""
+    return slope_chart([(r.reader, r.auc_unaided, r.auc_aided, r.ci_low, r.ci_high)
+                        for r in comp.readers], label_gap=label_gap)
 
 
-def _p(p: float) -> str:
-    if not math.isfinite(p):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+def slope_drawing(chart: SlopeChart, *, width: float = 440, height: float = 300) -> Any:
+    """The chart as a reportlab Drawing (vector: placed in the PDF, SVG in the HTML)."""
+    from reportlab.graphics.shapes import Circle, Drawing, Line, String
+    from reportlab.lib.colors import HexColor
+    from reportlab.pdfbase.pdfmetrics import stringWidth
 
+    from wbsdesk.services.report_pdf import FONT, register_fonts
 
-def aided_header(comp: AidedComparison) -> list[tuple[str, str]]:
-    """(label, text) lines: design, washout, aid run and model, readers, harmed readers."""
-    aid = comp.aid
-    readers = f"{len(comp.readers)}" + (" (SIMULATED)" if comp.simulated else "")
-    out = [("Design", "; ".join(DESIGN_NAMES.get(d, d) for d in comp.designs)),
-           ("Washout", "n/a (sequential)" if comp.washout_days is None
-            else f"{comp.washout_days:g} days"),
-           ("Aid", f"run {', '.join(aid['runs'])}, model {', '.join(aid['models'])} "
-                   f"({', '.join(aid['architectures'])}), out-of-fold"
-                   + (", with heatmaps" if aid.get("heatmaps") else "")),
-           ("Readers", readers),
-           ("Cases", f"{comp.n_cases} ({comp.n_positive} {comp.positive})"),
-           ("Harmed readers", ", ".join(comp.harmed) or "none")]
-    for why, names in comp.left_out.items():
-        out.append((f"Left out ({why})", ", ".join(names)))
-    return out
-
-
-def aided_tables(comp: AidedComparison) -> dict[str, list[dict[str, Any]]]:
-    """The section's tables as plain rows (raw values; the CSV files hold these)."""
-    level = f"{round(comp.ci_level * 100)}%"
-    modalities = [{
-        "Measure": t.measure, "Unaided": t.unaided, f"Unaided {level} CI low": t.unaided_ci[0],
-        f"Unaided {level} CI high": t.unaided_ci[1], "Aided": t.aided,
-        f"Aided {level} CI low": t.aided_ci[0], f"Aided {level} CI high": t.aided_ci[1],
-        "Aided - unaided": t.difference, f"Difference {level} CI low": t.ci_low,
-        f"Difference {level} CI high": t.ci_high, "F": t.f_stat, "df1": t.df_num,
-        "df2": t.df_den, "p": t.p_value} for t in comp.tests]
-    readers = [{
-        "Reader": r.reader, "Kind": r.kind, "AUC unaided": r.auc_unaided,
-        "AUC aided": r.auc_aided, "Aided - unaided": r.difference,
-        f"{level} CI low (DeLong)": r.ci_low, f"{level} CI high (DeLong)": r.ci_high,
-        "p": r.p_value, "Sensitivity unaided": r.sensitivity[0],
-        "Sensitivity aided": r.sensitivity[1], "Specificity unaided": r.specificity[0],
-        "Specificity aided": r.specificity[1], "Harmed": r.harmed} for r in comp.readers]
-    t = comp.changes
-    changes = [
-        {"Model's call": "right", "Reads": t.model_right_reads,
-         "Changed toward the truth": t.toward_right, "Changed away from the truth":
-         t.away_right, "Followed the model's wrong call": 0},
-        {"Model's call": "wrong", "Reads": t.model_wrong_reads,
-         "Changed toward the truth": t.toward_wrong, "Changed away from the truth":
-         t.away_wrong, "Followed the model's wrong call": t.followed_wrong},
-        {"Model's call": "all", "Reads": t.reads,
-         "Changed toward the truth": t.toward_right + t.toward_wrong,
-         "Changed away from the truth": t.away_right + t.away_wrong,
-         "Followed the model's wrong call": t.followed_wrong}]
-    decisions = [{"Reads": t.reads, "Decision changed": t.flips,
-                  "To the correct call": t.flips_to_correct,
-                  "To the wrong call": t.flips_to_wrong,
-                  "To a wrong model's call": t.flips_followed_wrong}]
-    timing = [{"Modality": p.modality, "Reads": p.reads, "No answer": p.no_answer,
-               "Response time median (s)": p.median_s, "Q1 (s)": p.q1_s, "Q3 (s)": p.q3_s,
-               "Mean (s)": p.mean_s} for p in comp.timing]
-    return {"aided_modalities": modalities, "aided_readers": readers,
-            "aided_changes": changes, "aided_decisions": decisions, "aided_timing": timing}
-
-
-def slope_svg(comp: AidedComparison, *, width: int = 420, height: int = 300) -> str:
-    """Each reader's AUC unaided -> aided as lines between two axes (harmed in red)."""
-    values = [v for r in comp.readers for v in (r.auc_unaided, r.auc_aided)]
-    lo = min(0.5, math.floor(min(values) * 10) / 10)
-    hi = 1.0
-    left, right, top, bottom = 90, width - 90, 20, height - 40
+    register_fonts()
+    d = Drawing(width, height)
+    left, right, bottom, top = 60.0, 270.0, 62.0, height - 14.0
+    grey = HexColor("#888888")
 
     def y(v: float) -> float:
-        return bottom - (v - lo) / (hi - lo) * (bottom - top)
+        return bottom + (v - chart.low) / (chart.high - chart.low) * (top - bottom)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             'role="img" aria-label="Reader AUC unaided to aided" font-family="sans-serif" '
-             'font-size="11">',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#888"/>',
-             f'<line x1="{right}" y1="{top}" x2="{right}" y2="{bottom}" stroke="#888"/>',
-             f'<text x="{left}" y="{height - 15}" text-anchor="middle">Unaided</text>',
-             f'<text x="{right}" y="{height - 15}" text-anchor="middle">Aided</text>']
-    tick = lo
-    while tick <= hi + 1e-9:
-        parts.append(f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">'
-                     f"{tick:.1f}</text>")
-        tick += 0.1
-    for r in comp.readers:
-        colour = "#c62828" if r.harmed else "#1f4e99"
-        label = html.escape(r.reader)
-        parts.append(f'<line x1="{left}" y1="{y(r.auc_unaided):.1f}" x2="{right}" '
-                     f'y2="{y(r.auc_aided):.1f}" stroke="{colour}" stroke-width="2">'
-                     f"<title>{label}: {r.auc_unaided:.3f} to {r.auc_aided:.3f}</title></line>")
-        parts.append(f'<circle cx="{left}" cy="{y(r.auc_unaided):.1f}" r="3" fill="{colour}"/>')
-        parts.append(f'<circle cx="{right}" cy="{y(r.auc_aided):.1f}" r="3" fill="{colour}"/>')
-        parts.append(f'<text x="{right + 6}" y="{y(r.auc_aided) + 4:.1f}" fill="{colour}">'
-                     f"{label[:14]}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _html_table(rows: list[dict[str, Any]], *, caption: str) -> str:
-    if not rows:
-        return ""
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(k, v))}</td>"
-                                    for k, v in r.items()) + "</tr>" for r in rows)
-    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table>")
+    for x in (left, right):
+        d.add(Line(x, bottom, x, top, strokeColor=grey, strokeWidth=0.8))
+    for t in chart.ticks:
+        d.add(Line(left - 4, y(t), left, y(t), strokeColor=grey, strokeWidth=0.8))
+        d.add(String(left - 7, y(t) - 3, f"{t:.1f}", fontName=FONT, fontSize=8,
+                     textAnchor="end"))
+    d.add(String(18, (top + bottom) / 2, "AUC", fontName=FONT, fontSize=8.5,
+                 textAnchor="middle"))
+    d.add(String(left, bottom - 14, "Unaided", fontName=FONT, fontSize=8.5,
+                 textAnchor="middle"))
+    d.add(String(right, bottom - 14, "Aided", fontName=FONT, fontSize=8.5,
+                 textAnchor="middle"))
+    for line in chart.lines:
+        c = HexColor(line.colour)
+        d.add(Line(left, y(line.unaided), right, y(line.aided), strokeColor=c,
+                   strokeWidth=1.6))
+        for x, v in ((left, line.unaided), (right, line.aided)):
+            d.add(Circle(x, y(v), 2.4, fillColor=c, strokeColor=c))
+        if abs(y(line.label_y) - y(line.aided)) > 1:  # moved apart: a leader to the line
+            d.add(Line(right + 3, y(line.aided), right + 9, y(line.label_y), strokeColor=c,
+                       strokeWidth=0.5))
+        d.add(String(right + 11, y(line.label_y) - 3, line.label, fontName=FONT,
+                     fontSize=8, fillColor=c))
+    x = left - 40
+    for effect in ("harmed", "unclear", "benefited"):  # the legend, under the axes
+        c = HexColor(COLOURS[effect])
+        d.add(Line(x, 14, x + 16, 14, strokeColor=c, strokeWidth=1.6))
+        text = EFFECT_TEXT[effect]
+        d.add(String(x + 20, 11, text, fontName=FONT, fontSize=7.5, fillColor=c))
+        x += 34 + stringWidth(text, FONT, 7.5)
+    return d
 
 
-def _cell(key: str, v: Any) -> str:
-    if isinstance(v, bool):
-        return "HARMED" if v and key == "Harmed" else ("yes" if v else "")
-    if key == "p" and isinstance(v, float):
-        return _p(v)
-    if key in ("df2",) and isinstance(v, float):
-        return _f(v, 1)
-    return _f(v) if isinstance(v, float) else str(v)
+def _summary(comp: AidedComparison) -> tuple[str, ...]:
+    level = f"{100 * comp.ci_level:g}% CI"
+    designs = "; ".join(DESIGN_NAMES.get(d, d) for d in comp.designs)
+    first = (f"<b>Design</b> {_esc(designs)}. <b>Aid</b> run "
+             f"{_esc(', '.join(comp.aid['runs']))}, model "
+             f"{_esc(', '.join(comp.aid['models']))}. <b>Readers</b> {len(comp.readers)} on "
+             f"{comp.n_cases} photos. <b>Harmed readers</b> {_esc(harmed_text(comp))}.")
+    return (first, *[_esc(effect_sentence(t, level)) for t in comp.tests])
 
 
-def aided_section_html(comp: AidedComparison) -> str:
-    """The report's "Aided vs unaided" section (an HTML fragment)."""
-    tables = aided_tables(comp)
-    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                   for k, v in aided_header(comp))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in comp.notes)
-    sim = ("<p><strong>SIMULATED readers: not physicians' reads.</strong></p>"
-           if comp.simulated else "")
-    auc = comp.tests[0]
-    summary = (f"Reader-averaged AUC {auc.unaided:.3f} unaided, {auc.aided:.3f} aided: "
-               f"difference {auc.difference:+.3f} ({_ci(auc.ci_low, auc.ci_high)}), "
-               f"F({auc.df_num}, {_f(auc.df_den, 1)}) = {_f(auc.f_stat, 2)}, "
-               f"p {_p(auc.p_value)} (Obuchowski-Rockette, Hillis df, random readers and "
-               "cases).")
-    return ("<section id=\"aided\"><h2>Aided vs unaided</h2>" + sim
-            + f"<table class=\"meta\">{head}</table><p>{html.escape(summary)}</p>"
-            + _html_table(tables["aided_modalities"],
-                          caption="Unaided vs aided: reader averages (OR/Hillis RRRC)")
-            + "<figure>" + slope_svg(comp) + "<figcaption>Each reader's AUC, unaided to "
-            "aided (red: harmed, the aided AUC lower by more than the DeLong CI)"
-            "</figcaption></figure>"
-            + _html_table(tables["aided_readers"], caption="Readers: AUC unaided to aided")
-            + _html_table(tables["aided_changes"],
-                          caption="Changed ratings after the aid, by the model's call "
-                                  f"(score >= {comp.threshold:g}): automation bias")
-            + _html_table(tables["aided_decisions"], caption="Changed binary decisions")
-            + _html_table(tables["aided_timing"], caption="Time per read")
-            + (f"<ul class=\"notes\">{notes}</ul>" if notes else "") + "</section>")
+def _caption(comp: AidedComparison) -> str:
+    level = f"{100 * comp.ci_level:g}%"
+    return (f"Each reader's AUC of the ratings without the aid (left) and with it (right), "
+            f"on the {comp.n_cases} photos every reader answered in both modalities. Colour: "
+            f"what the reader's {level} DeLong CI of the difference shows (red: harmed, the "
+            "aided AUC lower by more than the CI; green: higher by more than the CI; blue: "
+            "no clear change, the CI includes 0). Labels are moved apart where lines end "
+            "close together; a short stroke joins each to its line.")
+
+
+def aided_section(comp: AidedComparison) -> ReportSection:
+    """The report section of a comparison (tables, summary, slope chart, iMRMC files)."""
+    banner = ("SIMULATED READERS: these unaided and aided reads are computer-generated "
+              "stand-ins, not physicians' reads." if comp.simulated else "")
+    figure = ReportFigure(SLOPE_FIGURE, "Figure. Readers' AUC, unaided to aided",
+                          _esc(_caption(comp)), slope_drawing(aided_chart(comp)))
+    files = {name: aided_imrmc_text(comp, binary=binary) for name, binary in
+             IMRMC_FILES.items()}
+    return ReportSection(key="aided", title=AIDED_TITLE, banner=banner,
+                         paragraphs=_summary(comp), tables=aided_tables(comp),
+                         figures=(figure,),
+                         notes=tuple(_esc(shown_note(n)) for n in comp.notes), files=files)
+
+
+def _refused(message: str) -> ReportSection:
+    return ReportSection(key="aided", title=AIDED_TITLE,
+                         paragraphs=(f"Not compared: {_esc(message)}",))
+
+
+def aided_report_section(ws: Any, study: str, *, include_simulated: bool = False,
+                         include_dry_run: bool = False
+                         ) -> tuple[ReportSection, AidedComparison | None] | None:
+    """The study's "Aided vs unaided" section, or ``None`` without aided sessions.
+
+    A comparison that cannot be made (e.g. fewer than 2 readers with both modalities) gives
+    a section that says why, and no comparison.
+
+    Returns
+    -------
+    (ReportSection, AidedComparison or None) or None
+    """
+    from wbsdesk.errors import UserError
+    from wbsdesk.services.analysis_aided import build_aided_comparison
+
+    row = ws.store.study(study)
+    if row is None or not any(s.design != "blind" for s in ws.store.sessions(row.id)):
+        return None
+    try:
+        comp = build_aided_comparison(ws, study, include_simulated=include_simulated,
+                                      include_dry_run=include_dry_run)
+    except UserError as exc:
+        return _refused(exc.message + (f" ({exc.hint})" if exc.hint else "")), None
+    return aided_section(comp), comp
+
+
+def aided_summary(part: tuple[ReportSection, AidedComparison | None] | None,
+                  files: dict[str, Path]) -> dict[str, Any] | None:
+    """What ``wbsdesk report --json`` says of the aided section: ``None`` without one,
+    ``{"error": why}`` when the comparison could not be made, else the section's files,
+    the harmed readers and its tables (plain data)."""
+    if part is None:
+        return None
+    section, comp = part
+    if comp is None:
+        return {"error": section.paragraphs[0]}
+    names = [t.name for t in section.tables] + [f.name for f in section.figures] + list(
+        section.files)
+    return {"files": [str(files[n]) for n in names if n in files],
+            "harmed": list(comp.harmed),
+            "tables": {t.name: t.to_dict() for t in section.tables}}
 
 
 def aided_imrmc_text(comp: AidedComparison, *, binary: bool = False) -> str:
@@ -205,67 +205,14 @@ def aided_imrmc_text(comp: AidedComparison, *, binary: bool = False) -> str:
 
 
 def write_aided_report(comp: AidedComparison, out_dir: Path) -> list[Path]:
-    """Write the section's CSV tables, the two iMRMC files and ``aided.html``."""
+    """Write the section alone: its CSV tables, the slope chart (SVG), the two iMRMC files
+    and ``aided.html``."""
     out = ensure_private_dir(Path(out_dir))
-    written = []
-    for name, rows in aided_tables(comp).items():
-        if rows:
-            p = out / f"{name}.csv"
-            p.write_text(csv_text(rows, list(rows[0]), convert=_csv_cell), encoding="utf-8")
-            written.append(p)
-    for name, binary in (("readers_aided.imrmc", False), ("readers_aided_binary.imrmc", True)):
-        p = out / name
-        p.write_text(aided_imrmc_text(comp, binary=binary), encoding="utf-8")
-        written.append(p)
+    section = aided_section(comp)
+    written = list(write_section_files(section, out).values())
     page = out / "aided.html"
     page.write_text("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Aided vs "
-                    f"unaided - {html.escape(comp.study)}</title></head><body>"
-                    + aided_section_html(comp) + "</body></html>\n", encoding="utf-8")
+                    f"unaided - {_esc(comp.study)}</title></head><body>"
+                    + section_html(section) + "</body></html>\n", encoding="utf-8")
     written.append(page)
     return written
-
-
-def _csv_cell(v: Any) -> Any:
-    if isinstance(v, float):
-        return "NaN" if math.isnan(v) else repr(v)
-    return v
-
-
-def add_aided_section(ws: Any, study: str, out_dir: Path, *, include_simulated: bool = False,
-                      include_dry_run: bool = False) -> dict[str, Any] | None:
-    """Add the "Aided vs unaided" section to a report folder when the study has aided reads.
-
-    Writes :func:`write_aided_report`'s files into ``out_dir`` and inserts the section into
-    its ``report.html`` (the PDF does not carry it). A comparison that cannot be made (e.g.
-    fewer than 2 readers with both modalities) puts its reason in the section instead.
-
-    Returns
-    -------
-    dict or None
-        ``None`` without aided sessions; else ``{"files": [...], "harmed": [...]}`` or
-        ``{"error": message}``.
-    """
-    from wbsdesk.errors import UserError
-    from wbsdesk.services.analysis_aided import build_aided_comparison
-
-    row = ws.store.study(study)
-    if row is None or not any(s.design != "blind" for s in ws.store.sessions(row.id)):
-        return None
-    try:
-        comp = build_aided_comparison(ws, study, include_simulated=include_simulated,
-                                      include_dry_run=include_dry_run)
-    except UserError as exc:
-        section = ("<section id=\"aided\"><h2>Aided vs unaided</h2><p>Cannot compare: "
-                   f"{html.escape(exc.message)}</p></section>")
-        out: dict[str, Any] = {"error": exc.message}
-    else:
-        files = write_aided_report(comp, out_dir)
-        section = aided_section_html(comp)
-        out = {"files": [str(f) for f in files], "harmed": list(comp.harmed)}
-    page = Path(out_dir) / "report.html"
-    if page.is_file():
-        text = page.read_text(encoding="utf-8")
-        at = text.rfind("</body>")
-        text = text + section if at < 0 else text[:at] + section + text[at:]
-        page.write_text(text, encoding="utf-8")
-    return out

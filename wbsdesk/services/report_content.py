@@ -22,6 +22,7 @@ from typing import Any
 from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.services.analysis_results import Comparison
 from wbsdesk.services.methods_text import methods_markup
+from wbsdesk.services.report_sections import ReportSection
 from wbsdesk.services.result_tables import comparison_tables
 from wbsdesk.services.runs_table import runs_table
 from wbsdesk.services.table_render import shown_note
@@ -62,6 +63,8 @@ class ReportContent:
     protocol_name: str
     protocol_json: str
     files: tuple[str, ...]
+    #: Extra sections after the tables (e.g. "Aided vs unaided"), in order.
+    sections: tuple[ReportSection, ...] = ()
 
 
 def _banners(c: Comparison) -> tuple[Banner, ...]:

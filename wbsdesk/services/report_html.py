@@ -10,6 +10,7 @@ import base64
 import html
 
 from wbsdesk.services.report_content import ReportContent
+from wbsdesk.services.report_sections import section_html
 from wbsdesk.services.table_render import result_html
 
 __all__ = ["content_html"]
@@ -62,6 +63,7 @@ def content_html(content: ReportContent, *, figure_png: bytes | None) -> str:
                    f"<p class=\"note\">{c.figure_caption}</p>\n")
     out.append("<h2>Tables</h2>\n")
     out += [result_html(t) for t in c.tables]
+    out += [section_html(s) for s in c.sections]
     out.append("<h2>Methods</h2>\n" + _list(c.methods))
     out.append("<h2>Provenance</h2>\n")
     out += [result_html(t) for t in c.provenance]

@@ -43,6 +43,7 @@ from reportlab.platypus import (
 
 from wbsdesk.core.result_table import ResultTable
 from wbsdesk.services.report_content import ReportContent
+from wbsdesk.services.report_sections import section_flowables
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +315,8 @@ def content_pdf(content: ReportContent, path: Path, *, figure_png: Path | None) 
     for i, t in enumerate(c.tables):
         story += table_flowables(t, room, styles,
                                  before=[Paragraph("Tables", styles["h2"])] if i == 0 else ())
+    for s in c.sections:
+        story += section_flowables(s, room, styles)
     story += [Paragraph("Methods", styles["h2"]), *_items(c.methods, styles["body"])]
     for i, t in enumerate(c.provenance):
         story += table_flowables(

@@ -48,7 +48,8 @@ repeated table headers, page numbers, the figure at 300 dpi).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +60,7 @@ from wbsdesk.services.analysis_roc import RocData
 from wbsdesk.services.report_content import report_content
 from wbsdesk.services.report_html import content_html
 from wbsdesk.services.report_pdf import content_pdf
+from wbsdesk.services.report_sections import ReportSection, write_section_files
 from wbsdesk.services.result_tables import comparison_tables
 from wbsdesk.services.runs_table import RUNS_CSV, runs_table
 from wbsdesk.services.table_render import result_csv, shown_note, table_csv
@@ -199,7 +201,8 @@ def report_html(comp: Comparison, *, figure_png: bytes | None, files: list[str],
 
 
 def write_report(comp: Comparison, out_dir: Path, *,
-                 renderer: ReportRenderer | None = None) -> ReportFiles:
+                 renderer: ReportRenderer | None = None,
+                 sections: Sequence[ReportSection] = ()) -> ReportFiles:
     """Write the report of a comparison into ``out_dir`` (files are replaced).
 
     Parameters
@@ -209,6 +212,10 @@ def write_report(comp: Comparison, out_dir: Path, *,
         Created (readable by the user only) if it does not exist.
     renderer : ReportRenderer, optional, keyword-only
         Draws the figure; without one it is skipped (and the HTML and PDF say so).
+    sections : sequence of ReportSection, keyword-only
+        Extra sections (e.g. "Aided vs unaided"): their tables (CSV), figures (SVG)
+        and files are written beside the report; the HTML and PDF show them after
+        the tables.
 
     Returns
     -------
@@ -236,6 +243,8 @@ def write_report(comp: Comparison, out_dir: Path, *,
         files["imrmc_readers"] = _write(out / "imrmc_readers.csv", table_csv(readers))
     else:
         skipped["imrmc"] = "no readers in the comparison"
+    for s in sections:
+        files.update(write_section_files(s, out))
     png = None
     versions = {**comp.versions, "reportlab": reportlab.Version}
     title = f"{comp.roc_data.positive_label} vs. {comp.roc_data.control_label}"
@@ -247,7 +256,8 @@ def write_report(comp: Comparison, out_dir: Path, *,
     else:
         skipped["figure"] = "no renderer (Qt) available"
     listed = sorted({p.name for p in files.values()} | {HTML_FILE, PDF_FILE})
-    content = report_content(comp, files=listed, versions=versions)
+    content = replace(report_content(comp, files=listed, versions=versions),
+                      sections=tuple(sections))
     files["html"] = _write(out / HTML_FILE, content_html(
         content, figure_png=png.read_bytes() if png is not None else None))
     files["pdf"] = content_pdf(content, out / PDF_FILE, figure_png=png)
