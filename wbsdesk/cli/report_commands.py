@@ -81,11 +81,13 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
             for text in shown:
                 click.secho(f"Warning: {text}", fg="yellow", err=True)
         renderer = _renderer_factory[0]() if _renderer_factory else None
-        files = write_report(comp, out_dir or default_report_dir(ws, comp), renderer=renderer)
-        from wbsdesk.services.report_aided import add_aided_section  # aided studies only
+        from wbsdesk.services.report_aided import aided_report_section, aided_summary
 
-        aided = add_aided_section(ws, name, files.out_dir, include_simulated=include_simulated,
-                                  include_dry_run=include_dry_run)
+        aided_part = aided_report_section(ws, name, include_simulated=include_simulated,
+                                          include_dry_run=include_dry_run)  # aided studies
+        files = write_report(comp, out_dir or default_report_dir(ws, comp), renderer=renderer,
+                             sections=[aided_part[0]] if aided_part else [])
+        aided = aided_summary(aided_part, files.files)
     left_out = comp.counts["readers_left_out"]
     if not comp.readers:
         sims = left_out.get("simulated", [])

@@ -451,11 +451,12 @@ class DashboardWidget(QWidget):
 
         if self.comparison is None:
             raise UserError("nothing to export yet")
-        files = write_report(self.comparison, Path(out_dir), renderer=QtReportRenderer())
-        from wbsdesk.services.report_aided import add_aided_section  # aided studies only
+        from wbsdesk.services.report_aided import aided_report_section  # aided studies only
 
-        add_aided_section(self._ws, self.comparison.study, files.out_dir,
-                          include_simulated=self.comparison.simulated_included)
+        aided = aided_report_section(self._ws, self.comparison.study,
+                                     include_simulated=self.comparison.simulated_included)
+        files = write_report(self.comparison, Path(out_dir), renderer=QtReportRenderer(),
+                             sections=[aided[0]] if aided else [])
         self.export_status.setText(f"Report written to {files.out_dir}")
         return files
 
