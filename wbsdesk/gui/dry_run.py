@@ -37,7 +37,10 @@ def run_script(reader: Any, answers: Sequence[Any], *,
                echo: Callable[[str], None] | None = None,
                on_key: Callable[[int, int], None] | None = None,
                timeout_s: float | None = None) -> dict[str, Any]:
-    """Run a reading screen to its end, answering photo ``position`` with ``answers[position]``.
+    """Run a reading screen to its end, answering the i-th photo shown with ``answers[i]``.
+
+    ``i`` counts the session's display order, practice and repeats included (a repeat's
+    ``position`` lies after the order's, so it is not its place on screen).
 
     Each answer (``rating`` or ``None``, ``delay`` seconds after the photo appears) is typed
     as a key press; the aided view of an aided session takes ``aided_rating`` after
@@ -55,8 +58,10 @@ def run_script(reader: Any, answers: Sequence[Any], *,
     loop = QEventLoop()
     outcome: dict[str, Any] = {}
 
+    shown_at = {s.position: i for i, s in enumerate(reader.machine.plan)}
+
     def on_shown(position: int) -> None:
-        a = answers[position]
+        a = answers[shown_at[position]]
         aided = getattr(reader.machine, "stage", "blind") == "aided"
         rating, delay = (a.aided_rating, a.aided_delay) if aided else (a.rating, a.delay)
         if rating is None or delay is None:
@@ -80,7 +85,8 @@ def run_script(reader: Any, answers: Sequence[Any], *,
 
     def on_committed(rec: Any) -> None:
         if echo is not None:
-            echo(f"committed {rec.position}" + (" aided" if rec.modality == "aided" else ""))
+            echo(f"committed {rec.position}" + (" aided" if rec.modality == "aided" else "")
+                 + (" repeat" if getattr(rec, "repeat", False) else ""))
         if reader.machine.phase == Phase.PAUSED:
             QTimer.singleShot(0, reader.begin)
 

@@ -8,6 +8,7 @@ so a session killed at any moment resumes without losing or duplicating a commit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -24,9 +25,20 @@ import numpy as np
 
 from wbsdesk.core.csv_export import csv_text
 from wbsdesk.core.protocol import Protocol, Reading, protocol_from_dict
+from wbsdesk.core.repeats import repeat_room, repeat_slots
 from wbsdesk.core.session import ReadRecord, Stimulus, plan_session
 from wbsdesk.errors import UserError
 from wbsdesk.services.faces import require_faces_ok
+from wbsdesk.services.repeat_reads import (
+    REPEAT_CONSISTENCY,
+    committed_positions,
+    record_repeat,
+    repeat_row,
+    repeats_planned,
+    session_plan,
+    simulated_repeat_records,
+    with_repeats,
+)
 from wbsdesk.services.session_lock import SessionLock
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
@@ -203,10 +215,10 @@ def _images(ws: Workspace, study: Study, photo_ids: Sequence[int], *,
 def _setup(ws: Workspace, study: Study, reader: ReaderRow, row: SessionRow, *,
            resumed: bool, lock: SessionLock) -> SessionSetup:
     protocol = protocol_from_dict(json.loads(row.protocol_json), source=f"session {row.id}")
-    plan = tuple(Stimulus(i, pid, practice) for i, (pid, practice) in enumerate(row.photo_order))
+    plan = session_plan(ws, row)  # the order, repeats included
     return SessionSetup(session_id=row.id, study=study.name, reader=reader.name,
                         reading=protocol.reading, question=_question(protocol), plan=plan,
-                        done=frozenset(ws.store.read_positions(row.id)),
+                        done=frozenset(committed_positions(ws, row.id)),
                         images=_images(ws, study, sorted({s.photo_id for s in plan})),
                         resumed=resumed, interruptions=row.interruptions, lock=lock)
 
@@ -282,20 +294,29 @@ def _open_locked(ws: Workspace, study: Study, reader: ReaderRow, lock: SessionLo
         protocol = dataclasses.replace(protocol, reading=reading)
     order_seed = secrets.randbelow(2**31) if seed is None else int(seed)
     plan = _plan(ws, study, ids, protocol.reading, seed=order_seed)
+    shown = with_repeats(study.name, plan, protocol.reading, seed=order_seed)
     with ws.store.atomic():
         sid = ws.store.insert_session(reader_id=reader.id, study_id=study.id,
                                       protocol_json=protocol.to_json(), order_seed=order_seed,
                                       photo_order=[(s.photo_id, s.practice) for s in plan])
+        ws.store.insert_repeat_slots(sid, repeat_slots(shown))
         ws.store.audit(study.id, "start_session", {"session": sid, "reader": reader.name,
-                                                   "photos": len(ids), "seed": order_seed})
+                                                   "photos": len(ids), "seed": order_seed,
+                                                   "repeats": len(shown) - len(plan)})
     log.info("started session %d (%s on %s, %d photos)", sid, reader.name, study.name, len(ids))
     return _setup(ws, study, reader, ws.store.session(sid), resumed=False, lock=lock)
 
 
 def record_read(ws: Workspace, session_id: int, record: ReadRecord) -> bool:
-    """Commit one read in its own transaction; ``False`` if it was already stored."""
-    with ws.store.atomic():
-        new = ws.store.insert_read(session_id, **record.to_row())
+    """Commit one read in its own transaction; ``False`` if it was already stored.
+
+    A repeat's read (``record.repeat``) goes to the repeat reads, apart from the reads.
+    """
+    if record.repeat:
+        new = record_repeat(ws, session_id, record)
+    else:
+        with ws.store.atomic():
+            new = ws.store.insert_read(session_id, **record.to_row())
     if not new:
         log.warning("read at position %d of session %d was already stored", record.position,
                     session_id)
@@ -309,7 +330,8 @@ def finish_session(ws: Workspace, session_id: int) -> dict[str, Any]:
         raise UserError(f"no session {session_id}")
     from wbsdesk.services.reading_aided import complete_positions
 
-    if len(complete_positions(ws, row)) < len(row.photo_order):
+    read, planned = ws.store.repeat_counts(row.study_id).get(session_id, (0, 0))
+    if len(complete_positions(ws, row)) < len(row.photo_order) or read < planned:
         raise UserError(f"session {session_id} still has unread photos")
     with ws.store.atomic():
         ws.store.finish_session(session_id)
@@ -336,10 +358,11 @@ def session_summary(ws: Workspace, session_id: int) -> dict[str, Any]:
 
     reads = ws.store.reads(session_id)
     complete = complete_positions(ws, row)
+    rep_read, rep_total = ws.store.repeat_counts(row.study_id).get(session_id, (0, 0))
     return {"session": session_id,
             "photos_read": sum(not p for i, (_, p) in enumerate(row.photo_order)
-                               if i in complete),
-            "photos_total": sum(not p for _, p in row.photo_order),
+                               if i in complete) + rep_read,
+            "photos_total": sum(not p for _, p in row.photo_order) + rep_total,
             "practice_read": sum(r["practice"] for r in reads),
             "seconds": round(active_seconds(reads), 1), "interruptions": row.interruptions,
             "finished": row.status == "finished"}
@@ -355,6 +378,8 @@ def preview_setup(ws: Workspace, study_name: str, *, seed: int = 0) -> SessionSe
     if not ids:
         raise UserError(f"study {study.name!r} has no photos to read")
     plan = tuple(plan_session(ids, seed=seed, order=study.protocol.reading.order))
+    with contextlib.suppress(UserError):  # the repeats a session would show, if room
+        plan = tuple(with_repeats(study.name, plan, study.protocol.reading, seed=seed))
     return SessionSetup(session_id=None, study=study.name, reader="preview",
                         reading=study.protocol.reading, question=_question(study.protocol),
                         plan=plan, done=frozenset(),
@@ -368,14 +393,16 @@ def study_sessions(ws: Workspace, study_name: str) -> list[dict[str, Any]]:
     """
     study = load_study(ws, study_name)
     counts = ws.store.read_counts(study.id)
+    repeats = ws.store.repeat_counts(study.id)
     out = []
     for s in ws.store.sessions(study.id):
         reader = ws.store.reader_by_id(s.reader_id)
         assert reader is not None
         out.append({"session": s.id, "reader": reader.name, "role": reader.role,
                     "kind": reader_kind(reader), "status": s.status,
-                    "read": counts.get(s.id, 0),
-                    "total": sum(not practice for _, practice in s.photo_order),
+                    "read": counts.get(s.id, 0) + repeats.get(s.id, (0, 0))[0],
+                    "total": sum(not practice for _, practice in s.photo_order)
+                    + repeats.get(s.id, (0, 0))[1],
                     "practice": sum(practice for _, practice in s.photo_order),
                     "interruptions": s.interruptions, "order_seed": s.order_seed,
                     "started_at": s.started_at, "finished_at": s.finished_at,
@@ -527,9 +554,10 @@ def open_dry_run(ws: Workspace, study_name: str, *, reader: str | None = None,
         row = ws.store.reader(reader) if reader else None
         held = ws.store.session_of(row.id, study.id) if row else None
         ids = _reading_photo_ids(ws, study)
-        shown = (len(held.photo_order) if held else
-                 len(ids) + min(study.protocol.reading.practice_photos,
-                                len(_practice_photo_ids(ws, study))))
+        shown = (len(held.photo_order) + len(ws.store.repeat_slots(held.id)) if held else
+                 len(ids) + repeats_planned(len(ids), study.protocol.reading)
+                 + min(study.protocol.reading.practice_photos,
+                       len(_practice_photo_ids(ws, study))))
         if answers < shown:
             raise UserError(f"the answers file has {answers} answers, but the session shows "
                             f"{shown} photos (practice included)")
@@ -621,7 +649,12 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
     Their ratings come from the truth with per-reader skill after the paper's four
     physicians (accuracy about 66-82 %, binary AUC about 63-83 %); response times are
     about 2-9 s. Readers are flagged ``simulated``. Nothing is shown, so the face gate is
-    not needed. Readers that already have a session on the study are left alone.
+    not needed. Readers that already have a session on the study are left alone. With
+    ``[reading] repeat_fraction`` each session also has its repeat reads
+    (:mod:`wbsdesk.services.repeat_reads`: the same rating as the first showing with a
+    reader-specific chance, else a step or two away), from a random stream of their own so
+    the first reads are the same with or without repeats; a study too small for the
+    repeats gets none (logged).
 
     Parameters
     ----------
@@ -645,6 +678,9 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
     positive = study.protocol.groups.positive
     truth_of = {pid: subjects[p.subject_id].group == positive for pid, p in photos.items()}
     written = []
+    small = repeat_room(len(ids), reading.repeat_fraction, reading.repeat_min_gap)
+    if small is not None:  # a shrunken demo (tests, self-test): simulated reads only
+        log.warning("%s: the simulated readers get no repeat reads: %s", study.name, small)
     for i, sim in enumerate(SIMULATED_READERS):
         row = ws.store.reader(sim.name)
         if row is not None and not row.simulated:
@@ -655,6 +691,10 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
         order_seed = int(rng.integers(2**31))
         plan = _plan(ws, study, ids, reading, seed=order_seed)
         ratings = simulate_ratings([truth_of[s.photo_id] for s in plan], sim, reading, rng)
+        shown = plan if small else with_repeats(study.name, plan, reading, seed=order_seed)
+        records = _simulated_records(plan, ratings, reading, sim, rng)
+        repeats = _simulated_repeats(shown, records, truth_of, reading, sim,
+                                     np.random.default_rng([seed, i, 11]))
         with ws.store.atomic():
             if row is None:
                 ws.store.insert_reader(name=sim.name, role=sim.role, years=sim.years,
@@ -664,14 +704,32 @@ def add_simulated_readers(ws: Workspace, study_name: str, *, seed: int) -> list[
             sid = ws.store.insert_session(
                 reader_id=row.id, study_id=study.id, protocol_json=study.protocol.to_json(),
                 order_seed=order_seed, photo_order=[(s.photo_id, s.practice) for s in plan])
-            for rec in _simulated_records(plan, ratings, reading, sim, rng):
+            for rec in records:
                 ws.store.insert_read(sid, **rec.to_row())
+            ws.store.insert_repeat_slots(sid, repeat_slots(shown))
+            for rec in repeats:
+                ws.store.insert_repeat_read(sid, **repeat_row(rec))
             ws.store.finish_session(sid)
             ws.store.audit(study.id, "simulated_session", {"session": sid,
                                                            "reader": sim.name, "seed": seed})
         written.append(sim.name)
     log.info("wrote %d simulated readers' sessions on %s", len(written), study.name)
     return written
+
+
+def _simulated_repeats(shown: Sequence[Stimulus], records: Sequence[ReadRecord],
+                       truth_of: dict[int, bool], reading: Reading, sim: SimulatedReader,
+                       rng: Any) -> list[ReadRecord]:
+    """A simulated session's repeat reads (their own random stream: the first reads are
+    the same with or without repeats)."""
+    repeats = [s for s in shown if s.repeat]
+    if not repeats:
+        return []
+    fresh = simulate_ratings([truth_of[s.photo_id] for s in repeats], sim, reading, rng)
+    k = SIMULATED_READERS.index(sim)
+    return simulated_repeat_records(shown, records, reading,
+                                    consistency=REPEAT_CONSISTENCY[k],
+                                    median_rt=sim.median_rt, fresh=fresh, rng=rng)
 
 
 def _simulated_records(plan: Sequence[Stimulus], ratings: Sequence[int], reading: Reading,

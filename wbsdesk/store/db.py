@@ -28,6 +28,7 @@ from wbsdesk.store.crops import CropsRepo
 from wbsdesk.store.files import FileGuard
 from wbsdesk.store.migrations import MIGRATION_SET, known_names, migrations
 from wbsdesk.store.reading import ReadingRepo
+from wbsdesk.store.repeats import RepeatsRepo
 from wbsdesk.store.repo import Repo
 from wbsdesk.store.runs import RunsRepo
 
@@ -39,7 +40,7 @@ _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 _open_stores_lock = threading.Lock()  # worker threads open and close stores too
 
 
-class Store(Repo, CropsRepo, ReadingRepo, RunsRepo, AidsRepo):
+class Store(Repo, CropsRepo, ReadingRepo, RepeatsRepo, RunsRepo, AidsRepo):
     """One open workspace database (one per thread; sqlite-utils refuses cross-thread use).
 
     Attributes
@@ -83,6 +84,11 @@ class Store(Repo, CropsRepo, ReadingRepo, RunsRepo, AidsRepo):
         """
         self.ensure_files_intact()
         return super().insert_read(session_id, **values)
+
+    def insert_repeat_read(self, session_id: int, **values: Any) -> bool:
+        """Store one repeat read, after the same check as :meth:`insert_read`."""
+        self.ensure_files_intact()
+        return super().insert_repeat_read(session_id, **values)
 
     @contextmanager
     def atomic(self) -> Iterator[Store]:

@@ -348,6 +348,80 @@ def m0006_aided_reading(db: Database) -> None:
     )
 
 
+@migrations(name="0007_repeat_reads")
+def m0007_repeat_reads(db: Database) -> None:
+    """Repeat reads: the photos a session shows a second time, and their reads.
+
+    New tables beside ``reads`` (nothing is rebuilt): ``repeat_slots`` holds each repeat's
+    position (after every position of the session's order), its photo, the position of its
+    first showing and its place in the display order; it is written with the session and
+    never changed. ``repeat_reads`` holds the reads of those showings, locked like
+    ``reads``. Repeats are for agreement only and never enter the primary analysis.
+    """
+    db.executescript(
+        """
+        CREATE TABLE repeat_slots (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL CHECK (position >= 0),
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            first_position INTEGER NOT NULL CHECK (first_position >= 0),
+            display_index INTEGER NOT NULL CHECK (display_index >= 0),
+            PRIMARY KEY (session_id, position),
+            UNIQUE (session_id, photo_id),
+            UNIQUE (session_id, display_index),
+            CHECK (first_position < position)
+        ) STRICT;
+
+        CREATE TABLE repeat_reads (
+            session_id INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+            rating INTEGER CHECK (rating IS NULL OR rating >= 1),   -- NULL: no answer
+            binary_read INTEGER CHECK (binary_read IS NULL OR binary_read IN (0, 1)),
+            shown_mono REAL NOT NULL,
+            hidden_mono REAL NOT NULL,
+            answered_mono REAL,
+            shown_at TEXT NOT NULL,
+            hidden_at TEXT NOT NULL,
+            answered_at TEXT,
+            display_s REAL NOT NULL CHECK (display_s >= 0),
+            response_s REAL CHECK (response_s IS NULL OR response_s >= 0),
+            after_interruption INTEGER NOT NULL DEFAULT 0 CHECK (after_interruption IN (0, 1)),
+            recorded_at TEXT NOT NULL,
+            locked INTEGER NOT NULL DEFAULT 1 CHECK (locked IN (0, 1)),
+            PRIMARY KEY (session_id, position),
+            FOREIGN KEY (session_id, position)
+                REFERENCES repeat_slots(session_id, position) ON DELETE CASCADE,
+            CHECK ((rating IS NULL) = (answered_mono IS NULL)),
+            CHECK ((rating IS NULL) = (binary_read IS NULL))
+        ) STRICT;
+        CREATE INDEX repeat_reads_photo ON repeat_reads(photo_id);
+
+        CREATE TRIGGER repeat_slots_fixed BEFORE UPDATE ON repeat_slots
+        BEGIN
+            SELECT RAISE(ABORT, 'a session''s repeats are fixed when it starts');
+        END;
+        CREATE TRIGGER repeat_reads_photo_check BEFORE INSERT ON repeat_reads
+        WHEN NEW.photo_id IS NOT (SELECT photo_id FROM repeat_slots
+                                  WHERE session_id = NEW.session_id
+                                  AND position = NEW.position)
+        BEGIN
+            SELECT RAISE(ABORT, 'a repeat read must be of its slot''s photo');
+        END;
+        CREATE TRIGGER repeat_reads_locked_update BEFORE UPDATE ON repeat_reads
+        WHEN OLD.locked = 1
+        BEGIN
+            SELECT RAISE(ABORT, 'read is locked: a committed read cannot be changed');
+        END;
+        CREATE TRIGGER repeat_reads_locked_delete BEFORE DELETE ON repeat_reads
+        WHEN OLD.locked = 1
+        BEGIN
+            SELECT RAISE(ABORT, 'read is locked: a committed read cannot be deleted');
+        END;
+        """
+    )
+
+
 def known_names() -> list[str]:
     """Names of every migration this version of wbsdesk knows, in order."""
     return [m.name for m in migrations._migrations]
