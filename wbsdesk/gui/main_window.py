@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         self.reading = ReadingAdminWidget(ws, study)
         self.reading.start_requested.connect(self.start_session)
         self.reading.add_reader_requested.connect(self.add_reader)
+        self.reading.aid.error.connect(self.show_error)
         self.dashboard = DashboardWidget(ws, study)
         self.training = TrainingViewWidget(ws, study)
         self.training.error.connect(self.show_error)
@@ -400,6 +401,7 @@ class MainWindow(QMainWindow):
             job.cancel()
         self.training.shutdown()
         self.screening.shutdown()
+        self.reading.aid.shutdown()
         for job in list(self._jobs):
             job.wait()
         self.dashboard.shutdown()

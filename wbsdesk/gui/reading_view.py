@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.gui.aid_setup import AidSetupWidget
 from wbsdesk.gui.tables import fill_table, make_table
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services import reading as reading_service
@@ -40,6 +41,7 @@ class ReadingAdminWidget(QWidget):
         self.start_button.setDefault(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
+        self.aid = AidSetupWidget(ws)  # the model's aid of an aided design
         top = QHBoxLayout()
         top.addWidget(QLabel("<b>Study</b>"))
         top.addWidget(self.study_combo, 1)
@@ -49,6 +51,7 @@ class ReadingAdminWidget(QWidget):
         buttons.addWidget(self.start_button)
         v = QVBoxLayout(self)
         v.addLayout(top)
+        v.addWidget(self.aid)
         v.addWidget(QLabel("<b>Readers</b> (simulated and dry-run readers are marked)"))
         v.addWidget(self.table, 1)
         v.addWidget(self.note)
@@ -77,6 +80,7 @@ class ReadingAdminWidget(QWidget):
     def refresh_readers(self, select: str | None = None) -> None:
         """Reload the readers and their session on the selected study."""
         keep = select or self.selected_reader()
+        self.aid.set_study(self.study)
         readers = reading_service.list_readers(self._ws)
         sessions = ({s["reader"]: s for s in reading_service.study_sessions(self._ws,
                                                                           self.study)}
