@@ -80,6 +80,10 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
                                   if issubclass(w.category, WbsdeskWarning))
             for text in shown:
                 click.secho(f"Warning: {text}", fg="yellow", err=True)
+        from wbsdesk.services.agreement import attach_agreement
+        from wbsdesk.services.agreement_tables import comparison_agreement
+
+        comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
         renderer = _renderer_factory[0]() if _renderer_factory else None
         from wbsdesk.services.report_aided import aided_report_section, aided_summary
 
@@ -104,7 +108,8 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
             "readers_left_out": left_out, "exclusions": list(comp.exclusions),
             "aided": aided,
             "warnings": list(comp.notes),
-            "tables": {name: t.to_dict() for name, t in table_map(comp).items()},
+            "tables": {**{name: t.to_dict() for name, t in table_map(comp).items()},
+                       **{t.name: t.to_dict() for t in comparison_agreement(comp)}},
             "runs": runs_table(comp).to_dict()}
 
     def render() -> None:

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
+from wbsdesk.gui.dashboard_agreement import AGREEMENT_TAB, AgreementTabWidget
 from wbsdesk.gui.dashboard_aided import AIDED_TAB, AidedTabWidget, has_aided_sessions
 from wbsdesk.gui.dashboard_notes import NotesLabel
 from wbsdesk.gui.dashboard_triage import TriageWidget
@@ -54,6 +55,7 @@ from wbsdesk.gui.roc_plot import RocPlotWidget
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.tables import make_result_table, table_tsv
 from wbsdesk.gui.widgets import fill_study_combo
+from wbsdesk.services.agreement import attach_agreement
 from wbsdesk.services.analysis import Comparison, build_comparison
 from wbsdesk.services.analysis_runs import runs_settings_html
 from wbsdesk.services.reports import ReportFiles, write_report
@@ -108,6 +110,7 @@ def compute_comparison(root: Path, inputs: DashboardInputs, *, progress: Any,
         comp = build_comparison(ws, inputs.study, run=inputs.run,
                                 include_simulated=inputs.include_simulated,
                                 controls=inputs.controls)
+        comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
     progress(Progress(1, 1, "done"))
     return comp
 
@@ -179,6 +182,7 @@ class DashboardWidget(QWidget):
         self.tabs = QTabWidget()
         self.triage = TriageWidget(ws.root)
         self.aided = AidedTabWidget(ws)  # shown for a study with aided reads
+        self.agreement = AgreementTabWidget()  # repeat reads and inter-reader agreement
         self.triage_cache: dict[DashboardInputs, list[dict[str, Any]]] = {}
         self.table_note = QLabel()
         self.table_note.setWordWrap(True)
@@ -400,6 +404,8 @@ class DashboardWidget(QWidget):
         for table in self._specs:
             self.tabs.addTab(make_result_table(table), table.tab)
         self._show_triage(key, comp)
+        self.agreement.show_comparison(comp)
+        self.tabs.addTab(self.agreement, AGREEMENT_TAB)
         if has_aided_sessions(self._ws, comp.study):
             self.aided.show_study(comp.study, include_simulated=key.include_simulated)
             self.tabs.addTab(self.aided, AIDED_TAB)
@@ -424,6 +430,10 @@ class DashboardWidget(QWidget):
                                     + html.escape(" ".join(notes)))
         elif index >= 0 and self.tabs.widget(index) is self.triage:
             self.table_note.setText(f"<b>{TRIAGE_TAB}.</b> {TRIAGE_NOTE}")
+        elif index >= 0 and self.tabs.widget(index) is self.agreement:
+            self.table_note.setText(f"<b>{AGREEMENT_TAB}.</b> Each reader's first vs. repeat "
+                                    "reads of the same photos, and the readers' agreement with "
+                                    "each other (the report's agreement section).")
         elif index >= 0 and self.tabs.widget(index) is self.aided:
             self.table_note.setText(f"<b>{AIDED_TAB}.</b> The readers' unaided (blind) and "
                                     "aided reads of the study's aided sessions.")

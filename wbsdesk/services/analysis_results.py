@@ -175,6 +175,10 @@ class Comparison:
     #: The runs compared when there are several (``run`` then joins their names with
     #: " + "); empty for one run (see :func:`wbsdesk.services.analysis_runs.runs_of`).
     runs: tuple[RunInfo, ...] = ()
+    #: Intra- and inter-reader agreement of the readers
+    #: (:class:`wbsdesk.services.agreement.ReaderAgreement`), attached by
+    #: :func:`~wbsdesk.services.agreement.attach_agreement`; None when not computed.
+    agreement: Any = None
 
     @property
     def simulated_included(self) -> bool:

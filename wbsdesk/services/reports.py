@@ -243,6 +243,9 @@ def write_report(comp: Comparison, out_dir: Path, *,
         files["imrmc_readers"] = _write(out / "imrmc_readers.csv", table_csv(readers))
     else:
         skipped["imrmc"] = "no readers in the comparison"
+    from wbsdesk.services.agreement_tables import comparison_agreement_section
+
+    sections = (*sections, *comparison_agreement_section(comp))  # when attached
     for s in sections:
         files.update(write_section_files(s, out))
     png = None
