@@ -30,6 +30,12 @@ def _drive_dry_run(**kwargs: object) -> dict:
     return drive_dry_run(**kwargs)
 
 
+def _run_teaching(**kwargs: object) -> dict:
+    from wbsdesk.gui.teaching_view import run_teaching
+
+    return run_teaching(**kwargs)
+
+
 def _report_renderer() -> object:
     from wbsdesk.gui.report_render import QtReportRenderer
 
@@ -42,11 +48,13 @@ def register_gui_parts() -> None:
     from wbsdesk.cli.base import register_self_test
     from wbsdesk.cli.reading_commands import register_session_driver
     from wbsdesk.cli.report_commands import register_report_renderer
+    from wbsdesk.cli.session_commands import register_teaching_launcher
 
     register_gui(_launch_gui, views=_gui_views)
     register_self_test(_self_test)
     register_session_driver(_drive_dry_run)
     register_report_renderer(_report_renderer)
+    register_teaching_launcher(_run_teaching)
 
 
 def _self_test() -> int:

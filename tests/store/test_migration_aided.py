@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 import tarfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from wbsdesk.config import db_path
+from wbsdesk.core.resume_policy import parse_time
 from wbsdesk.core.session import ReadRecord
 from wbsdesk.services import reading
 from wbsdesk.services.analysis_data import load_sessions
@@ -70,8 +72,10 @@ def test_a_workspace_made_by_the_release_upgrades_and_keeps_every_read(tmp_path)
         assert [s.reader for s in taken] == ["Dr A"] and left_out == {"unfinished": ["Dr B"]}
         assert len(taken[0].ratings) == 5  # six photos, one "no answer"
 
-        # the interrupted session resumes where it stopped and takes its next read
-        setup = reading.open_session(ws, "release", "Dr B")
+        # the interrupted session resumes where it stopped and takes its next read (an
+        # hour after its last read: within the resume policy's limit)
+        last = parse_time(ws.store.last_read_at(sessions[1].id))
+        setup = reading.open_session(ws, "release", "Dr B", now=last + timedelta(hours=1))
         try:
             assert setup.resumed and setup.done == frozenset({0, 1})
             nxt = setup.plan[2]

@@ -82,6 +82,7 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
                 click.secho(f"Warning: {text}", fg="yellow", err=True)
         from wbsdesk.services.agreement import attach_agreement
         from wbsdesk.services.agreement_tables import comparison_agreement
+        from wbsdesk.services.session_policy import history_tables
 
         comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
         renderer = _renderer_factory[0]() if _renderer_factory else None
@@ -109,7 +110,8 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
             "aided": aided,
             "warnings": list(comp.notes),
             "tables": {**{name: t.to_dict() for name, t in table_map(comp).items()},
-                       **{t.name: t.to_dict() for t in comparison_agreement(comp)}},
+                       **{t.name: t.to_dict() for t in comparison_agreement(comp)},
+                       **{t.name: t.to_dict() for t in history_tables(comp)}},
             "runs": runs_table(comp).to_dict()}
 
     def render() -> None:

@@ -50,6 +50,7 @@ from wbsdesk.gui.training_view import TrainingViewWidget
 from wbsdesk.services import admin
 from wbsdesk.services import reading as reading_service
 from wbsdesk.services.reading import SessionSetup
+from wbsdesk.services.session_policy import SessionExpiredError
 from wbsdesk.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ class MainWindow(QMainWindow):
         self.reading.start_requested.connect(self.start_session)
         self.reading.add_reader_requested.connect(self.add_reader)
         self.reading.aid.error.connect(self.show_error)
+        self.reading.teaching_requested.connect(self.start_teaching)
         self.dashboard = DashboardWidget(ws, study)
         self.training = TrainingViewWidget(ws, study)
         self.training.error.connect(self.show_error)
@@ -334,6 +336,10 @@ class MainWindow(QMainWindow):
         """Start or resume ``reader``'s session on ``study`` and enter reader mode."""
         try:
             setup = reading_service.open_session(self.ws, study, reader)
+        except SessionExpiredError as exc:  # the administrator restarts or continues it
+            if not self.decide_expired(exc):
+                return None
+            return self.start_session(study, reader)
         except UserError as exc:
             self.show_error(exc)
             return None
@@ -343,11 +349,60 @@ class MainWindow(QMainWindow):
             setup.release()
             raise
 
+    def decide_expired(self, exc: SessionExpiredError) -> bool:
+        """Ask the administrator to restart or continue an expired session; ``True`` once
+        a decision is recorded (the reader is told to call the administrator otherwise)."""
+        from wbsdesk.gui.resume_dialog import ask_resume_decision
+        from wbsdesk.services.session_policy import decide_expired
+
+        if not self.unlocked and not self.unlock():
+            self.show_error(exc)
+            return False
+        choice = ask_resume_decision(self, exc.expired)
+        if choice is None:
+            return False
+        try:
+            decide_expired(self.ws, exc.expired.study, exc.expired.reader, choice[0],
+                           reason=choice[1], via="gui")
+        except UserError as err:
+            self.show_error(err)
+            return False
+        self.reading.refresh_readers()
+        return True
+
+    def start_teaching(self, study: str, reader: str) -> ReaderWidget | None:
+        """Start or resume ``reader``'s teaching session on ``study`` (truth after each
+        answer, stored apart from the study's reads)."""
+        from wbsdesk.services.teaching import open_teaching
+
+        try:
+            teaching = open_teaching(self.ws, study, reader)
+        except UserError as exc:
+            self.show_error(exc)
+            return None
+        try:
+            return self.start_teaching_setup(teaching)
+        except BaseException:
+            teaching.release()
+            raise
+
+    def start_teaching_setup(self, teaching: Any, *,
+                             clock: Callable[[], float] = time.monotonic) -> ReaderWidget:
+        """Fill the window with the teaching screen of ``teaching`` (a TeachingSetup)."""
+        from wbsdesk.gui.teaching_view import build_teaching_widget
+
+        widget = build_teaching_widget(self.ws, teaching, clock=clock)
+        reader = self.enter_reader(teaching.setup, widget=widget)
+        self.setWindowTitle("wbsdesk — teaching session")
+        return reader
+
     def enter_reader(self, setup: SessionSetup, *,
-                     clock: Callable[[], float] = time.monotonic) -> ReaderWidget:
-        """Lock the admin views and fill the window with the reading screen."""
+                     clock: Callable[[], float] = time.monotonic,
+                     widget: ReaderWidget | None = None) -> ReaderWidget:
+        """Lock the admin views and fill the window with the reading screen (``widget``:
+        one already built, e.g. a teaching screen)."""
         self.lock()
-        reader = build_reader_widget(self.ws, setup, clock=clock)
+        reader = widget or build_reader_widget(self.ws, setup, clock=clock)
         reader.stopped.connect(self.leave_reader)
         reader.done.connect(self.leave_reader)
         reader.failed.connect(self.show_error)

@@ -24,11 +24,12 @@ class ReadingAdminWidget(QWidget):
 
     Signals
     -------
-    start_requested(study, reader), add_reader_requested()
+    start_requested(study, reader), add_reader_requested(), teaching_requested(study, reader)
     """
 
     start_requested = Signal(str, str)
     add_reader_requested = Signal()
+    teaching_requested = Signal(str, str)
 
     def __init__(self, ws: Workspace, study: str | None = None) -> None:
         super().__init__()
@@ -39,6 +40,9 @@ class ReadingAdminWidget(QWidget):
         self.add_button = QPushButton("Add reader…")
         self.start_button = QPushButton("Start or resume session")
         self.start_button.setDefault(True)
+        self.teaching_button = QPushButton("Teaching session…")
+        self.teaching_button.setToolTip("Shows the true group after each answer, for teaching "
+                                        "after the study reads; never part of the results")
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.aid = AidSetupWidget(ws)  # the model's aid of an aided design
@@ -48,6 +52,7 @@ class ReadingAdminWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.teaching_button)
         buttons.addWidget(self.start_button)
         v = QVBoxLayout(self)
         v.addLayout(top)
@@ -60,6 +65,7 @@ class ReadingAdminWidget(QWidget):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.add_button.clicked.connect(self.add_reader_requested)
         self.start_button.clicked.connect(self._on_start)
+        self.teaching_button.clicked.connect(self._on_teaching)
         self.refresh(study)
 
     def refresh(self, study: str | None = None) -> None:
@@ -106,8 +112,14 @@ class ReadingAdminWidget(QWidget):
 
     def _update_buttons(self) -> None:
         self.start_button.setEnabled(bool(self.study) and self.selected_reader() is not None)
+        self.teaching_button.setEnabled(self.start_button.isEnabled())
 
     def _on_start(self) -> None:
         name = self.selected_reader()
         if name and self.study:
             self.start_requested.emit(self.study, name)
+
+    def _on_teaching(self) -> None:
+        name = self.selected_reader()
+        if name and self.study:
+            self.teaching_requested.emit(self.study, name)

@@ -194,11 +194,15 @@ def build_comparison(ws: Workspace, study: str, *, run: str | None = None,
         sess, left_out = load_sessions(ws, st_obj, sessions, include_simulated=include_simulated,
                                        include_dry_run=include_dry_run)
         exclusions.extend(_left_out_notes(left_out))
+        from wbsdesk.services.session_policy import history_notes, history_rows
+
+        history = history_rows(ws, st_obj.id)  # restarted (void) and continued sessions
+        exclusions.extend(history_notes(history))
         comp = _compute(ws.store.fold_settings(st_obj.id), st_obj.name, protocol,
                         st_obj.synthetic, run_row, cases, sess,
                         control_groups, controls, exclusions, left_out,
                         include_simulated=include_simulated, include_dry_run=include_dry_run)
-    return dataclasses.replace(comp, notes=tuple(notes))
+    return dataclasses.replace(comp, notes=tuple(notes), session_history=tuple(history))
 
 
 def _left_out_notes(left_out: Mapping[str, list[str]]) -> list[str]:

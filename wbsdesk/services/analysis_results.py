@@ -179,6 +179,9 @@ class Comparison:
     #: (:class:`wbsdesk.services.agreement.ReaderAgreement`), attached by
     #: :func:`~wbsdesk.services.agreement.attach_agreement`; None when not computed.
     agreement: Any = None
+    #: Decisions on sessions interrupted past the resume limit (restarts, continuations:
+    #: :func:`wbsdesk.services.session_policy.history_rows`), filled by build_comparison.
+    session_history: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def simulated_included(self) -> bool:

@@ -40,6 +40,7 @@ from wbsdesk.services.repeat_reads import (
     with_repeats,
 )
 from wbsdesk.services.session_lock import SessionLock
+from wbsdesk.services.session_policy import check_before_open, link_restart
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
 from wbsdesk.store.reading import ReaderRow, SessionRow
@@ -224,7 +225,7 @@ def _setup(ws: Workspace, study: Study, reader: ReaderRow, row: SessionRow, *,
 
 
 def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int | None = None,
-                 reading: Reading | None = None) -> SessionSetup:
+                 reading: Reading | None = None, now: datetime | None = None) -> SessionSetup:
     """Start a reader's session on a study, or resume it where it stopped.
 
     Starting checks that every included primary photo has an ``ok`` face crop, stores the
@@ -243,6 +244,11 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
         Order seed for a new session (ignored when resuming).
     reading : Reading, keyword-only
         Reading rules that replace the protocol's for a new session (dry runs).
+    now : datetime, keyword-only
+        The current time for the resume policy (tests); an interrupted session idle for
+        longer than its protocol's ``reading.resume_within_hours`` is refused with
+        :class:`~wbsdesk.services.session_policy.SessionExpiredError` until the
+        administrator restarts or continues it.
 
     Returns
     -------
@@ -259,7 +265,10 @@ def open_session(ws: Workspace, study_name: str, reader_name: str, *, seed: int 
     lock = SessionLock(ws.root, study.id, reader.id, study=study.name, reader=reader.name)
     lock.acquire()
     try:
-        return _open_locked(ws, study, reader, lock, seed=seed, reading=reading)
+        check_before_open(ws, study, reader, now=now)
+        setup = _open_locked(ws, study, reader, lock, seed=seed, reading=reading)
+        link_restart(ws, study, reader, setup.session_id, setup.resumed)
+        return setup
     except BaseException:
         lock.release()
         raise

@@ -119,7 +119,10 @@ def _figure_caption(c: Comparison) -> str:
 
 def _methods(c: Comparison) -> tuple[str, ...]:
     # written from the protocol, run and readers, with references (services.methods_text)
+    from wbsdesk.services.session_policy import history_methods_extra
+
     return methods_markup(c, extra=(
+        *history_methods_extra(c),
         "Band across folds: each fold's ROC read off at false-positive rates 0, 0.01, ..., 1 "
         "(upper end of vertical steps); the band is their mean ± 1 SD, clipped to [0, 1]. A "
         "fold holding one class only has no ROC and no AUC; it is left out of the band and "

@@ -244,8 +244,10 @@ def write_report(comp: Comparison, out_dir: Path, *,
     else:
         skipped["imrmc"] = "no readers in the comparison"
     from wbsdesk.services.agreement_tables import comparison_agreement_section
+    from wbsdesk.services.session_policy import history_section
 
-    sections = (*sections, *comparison_agreement_section(comp))  # when attached
+    sections = (*sections, *comparison_agreement_section(comp),  # when attached
+                *history_section(comp))  # restarted or continued sessions
     for s in sections:
         files.update(write_section_files(s, out))
     png = None

@@ -31,6 +31,8 @@ from wbsdesk.store.reading import ReadingRepo
 from wbsdesk.store.repeats import RepeatsRepo
 from wbsdesk.store.repo import Repo
 from wbsdesk.store.runs import RunsRepo
+from wbsdesk.store.session_policy import SessionPolicyRepo
+from wbsdesk.store.teaching import TeachingRepo
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,8 @@ _open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
 _open_stores_lock = threading.Lock()  # worker threads open and close stores too
 
 
-class Store(Repo, CropsRepo, ReadingRepo, RepeatsRepo, RunsRepo, AidsRepo):
+class Store(Repo, CropsRepo, ReadingRepo, RepeatsRepo, RunsRepo, AidsRepo, SessionPolicyRepo,
+            TeachingRepo):
     """One open workspace database (one per thread; sqlite-utils refuses cross-thread use).
 
     Attributes

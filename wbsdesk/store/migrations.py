@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -420,6 +422,125 @@ def m0007_repeat_reads(db: Database) -> None:
         END;
         """
     )
+
+
+# -- 0008: restarted sessions and teaching sessions ----------------------------------------
+_LIVE_KEY = re.compile(r"UNIQUE\s*\(\s*reader_id\s*,\s*study_id\s*,\s*period\s*\)\s*,?")
+
+
+def _columns(db: Database, table: str) -> list[str]:
+    return [r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()]
+
+
+@migrations(name="0008_session_restarts", transactional=False)
+def m0008_session_restarts(db: Database) -> None:
+    """Void sessions, the resume policy's decisions, and teaching sessions.
+
+    A restarted session is kept, marked void (``voided_at``), and a fresh one replaces it,
+    so the key ``UNIQUE (reader_id, study_id, period)`` becomes a unique index over the
+    sessions that are not void. SQLite cannot drop a table constraint: ``sessions`` is
+    rebuilt from its own stored definition (whatever columns earlier migrations gave it)
+    with foreign keys off, so no cascade reaches a locked read; ``reads`` and every other
+    table keep their rows and their references to ``sessions``. Foreign keys are checked
+    before the commit. Runs outside sqlite-utils' transaction (the pragmas need that) and
+    is idempotent (a crash between its commit and its record applies nothing twice).
+    """
+    if "voided_at" in _columns(db, "sessions"):
+        return
+    conn = db.conn
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA legacy_alter_table = ON")  # other objects keep naming "sessions"
+    try:
+        with db.atomic():
+            _rebuild_sessions(db)
+            db.execute("ALTER TABLE sessions ADD COLUMN voided_at TEXT")
+            db.execute("ALTER TABLE sessions ADD COLUMN void_reason TEXT")
+            db.execute("ALTER TABLE sessions ADD COLUMN replaces INTEGER"
+                       " REFERENCES sessions(id) ON DELETE RESTRICT")
+            for sql in _M0008_SQL:
+                db.execute(sql)
+            bad = db.execute("PRAGMA foreign_key_check").fetchall()
+            if bad:
+                raise RuntimeError(f"migration 0008 would leave broken references: {bad[:3]}")
+    finally:
+        conn.execute("PRAGMA legacy_alter_table = OFF")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _rebuild_sessions(db: Database) -> None:
+    """``sessions`` without its UNIQUE (reader, study, period) clause, rows and ids kept."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"
+                     " AND name = 'sessions'").fetchone()[0]
+    new, n = _LIVE_KEY.subn("", sql, count=1)
+    if n != 1:
+        raise RuntimeError("migration 0008: the sessions table has no (reader, study, period)"
+                           " key to relax")
+    new = re.sub(r"^CREATE TABLE\s+\"?sessions\"?", "CREATE TABLE sessions_rebuilt", new)
+    new = re.sub(r",\s*\)\s*STRICT\s*$", "\n) STRICT", new)  # the key was the last item
+    extras = [r[0] for r in db.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'sessions'"
+        " AND type IN ('index', 'trigger') AND sql IS NOT NULL").fetchall()]
+    db.execute(new)
+    db.execute("INSERT INTO sessions_rebuilt SELECT * FROM sessions")
+    db.execute("DROP TABLE sessions")
+    db.execute("ALTER TABLE sessions_rebuilt RENAME TO sessions")
+    for extra in extras:
+        db.execute(extra)
+
+
+_M0008_SQL = (
+    # at most one session per reader, study and period that is not void
+    "CREATE UNIQUE INDEX sessions_live ON sessions(reader_id, study_id, period)"
+    " WHERE voided_at IS NULL",
+    """CREATE TRIGGER sessions_void_stays BEFORE UPDATE OF voided_at ON sessions
+       WHEN OLD.voided_at IS NOT NULL AND NEW.voided_at IS NOT OLD.voided_at
+       BEGIN SELECT RAISE(ABORT, 'a void session stays void'); END""",
+    # the administrator's decisions on sessions interrupted longer than the protocol allows
+    """CREATE TABLE session_events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('restart', 'continue')),
+        at TEXT NOT NULL,
+        last_activity_at TEXT NOT NULL,       -- the last read (or start, or continue)
+        hours_idle REAL NOT NULL CHECK (hours_idle >= 0),
+        limit_hours REAL NOT NULL CHECK (limit_hours > 0),
+        reads INTEGER NOT NULL CHECK (reads >= 0),   -- committed scored reads by then
+        reason TEXT NOT NULL DEFAULT '',
+        via TEXT NOT NULL CHECK (via IN ('cli', 'gui'))
+    ) STRICT""",
+    "CREATE INDEX session_events_session ON session_events(session_id)",
+    # teaching sessions: truth shown after each answer; never part of any analysis
+    """CREATE TABLE teaching_sessions (
+        id INTEGER PRIMARY KEY,
+        reader_id INTEGER NOT NULL REFERENCES readers(id) ON DELETE CASCADE,
+        study_id INTEGER NOT NULL REFERENCES studies(id) ON DELETE CASCADE,
+        protocol_json TEXT NOT NULL,
+        order_seed INTEGER NOT NULL,
+        photo_order TEXT NOT NULL,            -- JSON [photo_id, ...] by position
+        status TEXT NOT NULL CHECK (status IN ('in_progress', 'finished')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT
+    ) STRICT""",
+    "CREATE INDEX teaching_sessions_study ON teaching_sessions(study_id, reader_id)",
+    """CREATE TABLE teaching_reads (
+        teaching_session_id INTEGER NOT NULL
+            REFERENCES teaching_sessions(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL CHECK (position >= 0),
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        rating INTEGER CHECK (rating IS NULL OR rating >= 1),    -- NULL: no answer
+        binary_read INTEGER CHECK (binary_read IS NULL OR binary_read IN (0, 1)),
+        truth_group TEXT NOT NULL,
+        correct INTEGER CHECK (correct IS NULL OR correct IN (0, 1)),
+        display_s REAL NOT NULL CHECK (display_s >= 0),
+        response_s REAL CHECK (response_s IS NULL OR response_s >= 0),
+        shown_at TEXT NOT NULL,
+        answered_at TEXT,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (teaching_session_id, position),
+        CHECK ((rating IS NULL) = (binary_read IS NULL)),
+        CHECK ((rating IS NULL) = (correct IS NULL))
+    ) STRICT""",
+)
 
 
 def known_names() -> list[str]:

@@ -17,7 +17,8 @@ READ_COLUMNS = ("session_id", "photo_id", "position", "practice", "rating", "bin
                 "modality", "phase", "aid_score", "heatmap_viewed")
 _READER_COLS = "id, name, role, years, simulated, dry_run, created_at"
 _SESSION_COLS = ("id, reader_id, study_id, protocol_json, order_seed, photo_order, status,"
-                 " started_at, finished_at, interruptions, design, modality, period, aid_set_id")
+                 " started_at, finished_at, interruptions, design, modality, period, aid_set_id,"
+                 " voided_at")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class SessionRow:
     One reader x one study x one ``period`` (2 only for the second session of a crossover
     design). ``modality`` says what its reads are: ``unaided``, ``aided``, or ``both`` (a
     sequential design: each photo read blind, then again with the aid of ``aid_set_id``).
+    ``voided_at`` is set on a session the administrator restarted (its reads leave every
+    analysis); the queries below that name no session id skip such sessions.
     """
 
     id: int
@@ -56,6 +59,7 @@ class SessionRow:
     modality: str = "unaided"
     period: int = 1
     aid_set_id: int | None = None
+    voided_at: str | None = None
 
 
 def _reader(r: Sequence[Any]) -> ReaderRow:
@@ -65,7 +69,7 @@ def _reader(r: Sequence[Any]) -> ReaderRow:
 def _session(r: Sequence[Any]) -> SessionRow:
     order = [(int(p), bool(f)) for p, f in json.loads(r[5])]
     return SessionRow(r[0], r[1], r[2], r[3], r[4], order, r[6], r[7], r[8], r[9], r[10],
-                      r[11], r[12], r[13])
+                      r[11], r[12], r[13], r[14])
 
 
 class ReadingRepo:
@@ -122,23 +126,23 @@ class ReadingRepo:
         return _session(row) if row else None
 
     def session_of(self, reader_id: int, study_id: int, period: int = 1) -> SessionRow | None:
-        """The session of a reader on a study (its first, or ``period`` 2), or ``None``."""
+        """The live session of a reader on a study (its first, or ``period`` 2), or ``None``."""
         row = self.db.execute(
             f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?"
-            " AND period = ?", [reader_id, study_id, period]).fetchone()
+            " AND period = ? AND voided_at IS NULL", [reader_id, study_id, period]).fetchone()
         return _session(row) if row else None
 
     def sessions_of(self, reader_id: int, study_id: int) -> list[SessionRow]:
-        """Every session of a reader on a study, by period."""
+        """Every live (not void) session of a reader on a study, by period."""
         rows = self.db.execute(
             f"SELECT {_SESSION_COLS} FROM sessions WHERE reader_id = ? AND study_id = ?"
-            " ORDER BY period", [reader_id, study_id]).fetchall()
+            " AND voided_at IS NULL ORDER BY period", [reader_id, study_id]).fetchall()
         return [_session(r) for r in rows]
 
     def sessions(self, study_id: int) -> list[SessionRow]:
-        """Every session of a study, oldest first."""
+        """Every live (not void) session of a study, oldest first."""
         rows = self.db.execute(f"SELECT {_SESSION_COLS} FROM sessions WHERE study_id = ?"
-                               " ORDER BY id", [study_id]).fetchall()
+                               " AND voided_at IS NULL ORDER BY id", [study_id]).fetchall()
         return [_session(r) for r in rows]
 
     def set_session_design(self, session_id: int, *, design: str, modality: str,
@@ -249,11 +253,13 @@ class ReadingRepo:
         return dict(self.db.execute(
             "SELECT r.session_id, SUM(CASE WHEN s.modality = 'both' THEN r.phase = 2 ELSE 1"
             " END) FROM reads r JOIN sessions s ON s.id = r.session_id"
-            " WHERE s.study_id = ? AND r.practice = 0 GROUP BY r.session_id",
+            " WHERE s.study_id = ? AND s.voided_at IS NULL AND r.practice = 0"
+            " GROUP BY r.session_id",
             [study_id]).fetchall())
 
     def study_reads(self, study_id: int) -> list[dict[str, Any]]:
-        """Every read of a study with its reader, subject and group (for export), in order."""
+        """Every read of a study's live sessions with its reader, subject and group (for
+        export), in order."""
         cols = ["reader", "role", "years", "simulated", "dry_run", "subject", "group",
                 "photo", *READ_COLUMNS]
         rows = self.db.execute(
@@ -261,7 +267,8 @@ class ReadingRepo:
             " sb.grp, p.original_name, " + ", ".join("r." + c for c in READ_COLUMNS) +
             " FROM reads r JOIN sessions s ON s.id = r.session_id"
             " JOIN readers rd ON rd.id = s.reader_id JOIN photos p ON p.id = r.photo_id"
-            " JOIN subjects sb ON sb.id = p.subject_id WHERE s.study_id = ?"
+            " JOIN subjects sb ON sb.id = p.subject_id"
+            " WHERE s.study_id = ? AND s.voided_at IS NULL"
             " ORDER BY rd.name, s.period, r.position, r.phase", [study_id]).fetchall()
         return [dict(zip(cols, r, strict=True)) for r in rows]
 
