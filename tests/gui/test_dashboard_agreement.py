@@ -27,3 +27,15 @@ def test_the_agreement_tab_shows_the_comparisons_agreement_tables(qtbot, run_ws)
     assert all(row[2] == 15 for row in intra.rows)  # 10 % of the demo's 150 photos
     labels = [w.text() for w in d.agreement.findChildren(type(d.table_note))]
     assert any(html.escape(intra.title) in t for t in labels)
+
+
+def test_copy_table_on_the_agreement_tab_copies_both_tables(qtbot, run_ws):  # noqa: F811
+    d = _open(qtbot, run_ws)
+    tabs = [d.tabs.tabText(i) for i in range(d.tabs.count())]
+    d.tabs.setCurrentIndex(tabs.index(AGREEMENT_TAB))
+    text = d.copy_table()
+    intra, inter = comparison_agreement(d.comparison)
+    assert text.startswith(intra.title + "\nReader\tRole\tRepeated photos\t")
+    assert f"\n{inter.title}\nMeasure\tOf\t" in text
+    lines = text.splitlines()  # title, header, 4 readers; a blank line; title, header, 2
+    assert len(lines) == 11 and lines[6] == "" and len(lines[2].split("\t")) == 7

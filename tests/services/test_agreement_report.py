@@ -66,6 +66,7 @@ def test_the_section_is_in_the_csvs_the_html_and_the_pdf(sim, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "out" / "report.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert "Reader agreement" in text and "Fleiss' kappa" in text and "Kendall's W" in text
+    assert "Weighted kappa" in text and "κ" not in text  # no letter the PDF font lacks
 
 
 def test_report_json_carries_the_agreement_tables(sim, tmp_path):

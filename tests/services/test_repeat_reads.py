@@ -155,3 +155,14 @@ def test_primary_tables_are_identical_with_and_without_repeats(tmp_path, monkeyp
     finally:
         with_rep.close()
         without.close()
+
+
+def test_a_dry_run_answers_file_must_cover_the_repeats_too(ws, tmp_path):
+    make_reading_study(ws, tmp_path, n=30, practice=1, extra=REPEATS)
+    with pytest.raises(UserError, match="has 31 answers, but the session shows 34 photos"):
+        reading.open_dry_run(ws, "tiny", reader="dr1", answers=31)
+    setup = reading.open_dry_run(ws, "tiny", reader="dr1", answers=34, seed=2)
+    assert len(setup.plan) == 34 and sum(s.repeat for s in setup.plan) == 3
+    setup.release()
+    with pytest.raises(UserError, match="has 33 answers, but the session shows 34 photos"):
+        reading.open_dry_run(ws, "tiny", reader="dr1", answers=33)  # a held session

@@ -451,7 +451,10 @@ class DashboardWidget(QWidget):
         t = self.tabs.currentWidget()
         if t is self.triage:
             t = self.triage.table
-        text = table_tsv(t) if t is not None else ""
+        if t is self.agreement:  # two tables, one after the other
+            text = self.agreement.tsv()
+        else:
+            text = table_tsv(t) if t is not None else ""
         QGuiApplication.clipboard().setText(text)
         return text
 

@@ -37,8 +37,8 @@ def _intra(a: ReaderAgreement) -> ResultTable:
     cols = (Column("reader", "Reader", kind="text"), Column("role", "Role", kind="text"),
             Column("repeats", "Repeated photos", "photos", "count"),
             Column("pairs", "Pairs answered", "photos", "count"),
-            Column("kappa_linear", f"Weighted κ, linear ({lvl})", "κ", "estimate"),
-            Column("kappa_quadratic", f"Weighted κ, quadratic ({lvl})", "κ", "estimate"),
+            Column("kappa_linear", f"Weighted kappa, linear ({lvl})", "kappa", "estimate"),
+            Column("kappa_quadratic", f"Weighted kappa, quadratic ({lvl})", "kappa", "estimate"),
             Column("same_binary", f"Same yes/no read % ({lvl})", "%", "estimate",
                    percent=True))
     rows = [(r.label, _role(r), r.repeats, r.pairs, _est(r.linear), _est(r.quadratic),

@@ -88,8 +88,8 @@ def record_repeat(ws: Workspace, session_id: int, record: ReadRecord) -> bool:
 
 #: Per simulated reader (in :data:`~wbsdesk.services.reading.SIMULATED_READERS` order): the
 #: chance that a repeat gets the same rating as the first showing, before the rating
-#: scale's ends clip a step. The more experienced readers are the more consistent, giving
-#: weighted kappas of about 0.5-0.8, as reported for dysmorphology photo reads.
+#: scale's ends clip a step. The more experienced readers are the more consistent. Chosen,
+#: not fitted to data: on the demo they give linearly weighted kappas of about 0.65-0.9.
 REPEAT_CONSISTENCY = (0.72, 0.62, 0.50, 0.58)
 
 
