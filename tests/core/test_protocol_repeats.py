@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from wbsdesk.core.protocol import parse_protocol, protocol_from_dict
@@ -42,7 +44,7 @@ def test_wrong_values_name_the_file_and_the_key(line, words):
 
 
 def test_repeats_in_an_aided_design_are_refused():
-    with pytest.raises(UserError, match="'reading.repeat_fraction' needs design = \"blind\" "
-                                        "\\(got 'sequential_aided'\\)"):
+    with pytest.raises(UserError, match=re.escape(
+            "'reading.repeat_fraction' needs design = \"blind\" (got 'sequential_aided')")):
         _reading('design = "sequential_aided"\nrepeat_fraction = 0.1')
     assert _reading('design = "crossover_aided"\nrepeat_fraction = 0').repeat_fraction == 0
