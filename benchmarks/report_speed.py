@@ -1,19 +1,26 @@
-"""Speed of the full report computation at the paper's size.
+"""Speed of the full report computation at the paper's size, with its audit.
 
 Builds a workspace (in a temporary folder) with the paper's 340 subjects (104 WBS, 91 other
 syndromes, 145 healthy, protocol ``liu2021_wbs``: 5 folds, 2000 bootstrap resamples), a
-finished run of the 5 architectures with synthetic out-of-fold probabilities for all
-5 folds, and 4 physician readers' finished sessions with synthetic 5-level ratings (two
-photos unanswered). Then times, in this process:
+finished run of 24 architectures (the paper's 5 and 19 more names) with synthetic
+out-of-fold probabilities for all 5 folds -- 25 models in the report with their ensemble --,
+4 physician readers' finished sessions with synthetic 5-level ratings (two photos
+unanswered), and for each photo a stored 224 px model crop and its alignment results (the
+confound audit reads them). Then times, in this process:
 
 - ``compute``: :func:`wbsdesk.services.analysis.build_comparison` (store queries, Table 1,
   3, 4 and 5, the ensemble, ROC curves and fold bands, DeLong CIs and every DeLong test,
-  2000-resample bootstrap CIs of 10 AUCs, the MRMC analyses) plus laying out every table
-  (:func:`wbsdesk.services.result_tables.comparison_tables`);
-  the first call ("cold", which also fills the bootstrap's resample cache) and the median
-  of ``--repeats`` further calls;
-- ``files``: :func:`wbsdesk.services.reports.write_report` without a renderer (10 CSVs, the
-  iMRMC file and its maps, the HTML and the reportlab PDF);
+  2000-resample bootstrap CIs of 29 AUCs, the MRMC analyses), then
+  :func:`wbsdesk.services.report_audit.attach_audit` (calibration of 25 models and 4
+  readers, subgroup AUCs by sex and age band with their tests, the confound audit reading
+  340 crops, the trivial baseline on the run's folds with its Table 4 row and the paired
+  DeLong tests of the 25 models against it), plus laying out every table
+  (:func:`~wbsdesk.services.result_tables.comparison_tables`,
+  :func:`~wbsdesk.services.report_audit.audit_tables`); the first call ("cold", which also
+  fills the bootstrap's resample cache) and the median of ``--repeats`` further calls;
+  ``audit_cold_s`` is the audit's part of the cold call;
+- ``files``: :func:`wbsdesk.services.reports.write_report` without a renderer (the CSVs,
+  the iMRMC file and its maps, the HTML and the reportlab PDF, audit section included);
 - ``render``: the figure (PNG + SVG) with the Qt renderer, offscreen, and the PDF that
   embeds it (skip with ``--no-render``).
 
@@ -42,6 +49,7 @@ sys.path.insert(0, str(REPO))
 
 from wbsdesk.core.folds import assign_folds  # noqa: E402
 from wbsdesk.services.analysis import build_comparison  # noqa: E402
+from wbsdesk.services.report_audit import attach_audit, audit_tables  # noqa: E402
 from wbsdesk.services.reports import write_report  # noqa: E402
 from wbsdesk.services.result_tables import comparison_tables  # noqa: E402
 from wbsdesk.services.studies import create_study, load_study  # noqa: E402
@@ -49,9 +57,32 @@ from wbsdesk.services.workspace import open_workspace  # noqa: E402
 
 GOAL_S = 3.0
 COUNTS = {"wbs": 104, "other_syndrome": 91, "healthy": 145}
-ARCHS = ("vgg16", "vgg19", "resnet18", "resnet34", "mobilenet_v2")
+#: The paper's five architectures and 19 more: 24 + their ensemble = 25 models.
+ARCHS = ("vgg16", "vgg19", "resnet18", "resnet34", "mobilenet_v2",
+         *(f"net{i:02d}" for i in range(1, 20)))
+CROP_PX = 224
 READERS = {"Pediatric cardiologist 1": 1.6, "Pediatric cardiologist 2": 1.0,
            "Pediatrician 1": 0.5, "Pediatrician 2": 0.9}
+
+
+def _crop(ws, root: Path, rng: np.random.Generator, pid: int, i: int, group: str) -> None:
+    """A stored 224 px model crop (smooth noise) and its alignment results."""
+    from PIL import Image
+
+    rel = f"crops/m{i:04d}.png"
+    (root / "crops").mkdir(exist_ok=True)
+    small = rng.integers(60, 200, (8, 8, 3)).astype(np.uint8)
+    Image.fromarray(small).resize((CROP_PX, CROP_PX), Image.BILINEAR).save(root / rel)
+    width = float(rng.uniform(120, 220))
+    tx = float(rng.uniform(-80, 10)) if group == "healthy" else float(rng.uniform(-80, -20))
+    ws.store.upsert_crop(
+        pid, status="ok", reasons=[], method="mtcnn", n_faces=1,
+        bbox=[80.0, 60.0, width, width * 1.2], landmarks=None,
+        confidence=float(rng.uniform(0.95, 1.0)), model_crop_path=rel,
+        model_crop_sha256="0" * 64, reader_crop_path=None, reader_crop_sha256=None,
+        reader_window=None, model_matrix=[[0.9, 0.0, tx], [0.0, 0.9, -40.0]],
+        image_width=400, image_height=480,
+        settings={"model_crop_px": CROP_PX, "padding": "grey"}, seconds=0.1)
 
 
 def build_store(root: Path, seed: int = 2021) -> None:
@@ -76,6 +107,7 @@ def build_store(root: Path, seed: int = 2021) -> None:
                     ids.append(sid)
                     groups.append(g)
                     photos.append((pid, g))
+                    _crop(ws, root, rng, pid, i, g)
             folds = assign_folds(ids, groups, k=5, seed=2021)
             ws.store.replace_folds(study.id, folds, seed=2021, k=5)
             fold_of = {pid: folds[sid] for sid, (pid, _) in zip(ids, photos, strict=True)}
@@ -131,10 +163,14 @@ def main() -> None:
         build_store(root)
         setup_s = time.perf_counter() - t0
         with open_workspace(root) as ws:
-            times = []
+            times, audit_times = [], []
             for _ in range(1 + args.repeats):
                 t = time.perf_counter()
                 comp = build_comparison(ws, "bench")
+                a = time.perf_counter()
+                comp = attach_audit(ws, comp)
+                audit_tables(comp)
+                audit_times.append(time.perf_counter() - a)
                 comparison_tables(comp)
                 times.append(time.perf_counter() - t)
             t = time.perf_counter()
@@ -155,6 +191,13 @@ def main() -> None:
             "benchmark": "report_speed", "cases": comp.counts["cases"],
             "paired_cases": comp.counts["paired_cases"], "readers": len(comp.readers),
             "architectures": len(ARCHS), "models": len(comp.models),
+            "audit": {"calibrated_models": len(comp.audit.calibration.models),
+                      "calibrated_readers": len(comp.audit.calibration.readers),
+                      "subgroup_rows": len(comp.audit.subgroups.rows),
+                      "crops_read": int(comp.audit.confound.photo_ids.size),
+                      "baseline_in_table4": comp.audit.baseline_model is not None,
+                      "models_vs_baseline": len(comp.audit.baseline_vs_models)},
+            "audit_cold_s": round(audit_times[0], 3),
             "folds": comp.counts["folds"],
             "bootstrap_resamples": comp.protocol.statistics.bootstrap_resamples,
             "compute_cold_s": round(times[0], 3),

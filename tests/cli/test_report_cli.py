@@ -36,7 +36,12 @@ def test_report_writes_the_files_and_prints_json(ws, tmp_path):
     res = run(ws.root, "report", "s", "--out", str(out), "--json")
     assert res.exit_code == 0, res.output
     data = _strict(res.stdout)
-    assert data["study"] == "s" and data["run"] == "run1" and data["skipped"] == {}
+    assert data["study"] == "s" and data["run"] == "run1"
+    # a study without crops: only the confound audit's tables are left out, saying why
+    assert set(data["skipped"]) == {"baseline_vs_models", "confound_statistics",
+                                    "confound_groups", "confound_baseline_auc"}
+    assert data["skipped"]["confound_groups"].startswith("Not computed: no photo of 's'")
+    assert data["tables"]["calibration_models"]["rows"] and data["baseline_warning"] is None
     assert {r["name"] for r in data["readers"]} == {"Dr A", "Dr B"}
     for name in ("report.html", "report.pdf", "roc.png", "roc.svg", "readers.imrmc",
                  "table4_models.csv", "table5_readers.csv", "mrmc.csv"):
@@ -46,6 +51,11 @@ def test_report_writes_the_files_and_prints_json(ws, tmp_path):
     assert set(t4) == {"ResNet-18", "MobileNet-V2", "Ensemble"}
     assert [c["title"] for c in data["tables"]["table4"]["columns"]][:4] == [
         "Model", "Accuracy %", "Precision %", "Sensitivity %"]
+    # --by: a metadata column no subject has is named, and nothing is written
+    res = run(ws.root, "report", "s", "--out", str(tmp_path / "by"), "--by", "ancestry")
+    assert res.exit_code == 1 and "no subject of 's' has a metadata column 'ancestry'" in (
+        res.output)
+    assert not (tmp_path / "by").exists()
     # human output: the AUC table and where the report is
     res = run(ws.root, "report", "s", "--out", str(out), "--controls", "healthy")
     assert res.exit_code == 0, res.output

@@ -75,7 +75,9 @@ def test_the_dashboard_follows_the_sub_analysis_exactly(qtbot, run_ws):
         "all", *controls]
     labels = d.roc.curve_labels()
     assert labels[:3] == ["ResNet-18", "MobileNet-V2", "Ensemble"]
-    assert len(labels) == 7 and all(x.endswith("(sim)") for x in labels[3:])
+    # the audit's trivial baseline (the demo has crops) is drawn beside the CNNs
+    assert labels[3] == "Trivial baseline"
+    assert len(labels) == 8 and all(x.endswith("(sim)") for x in labels[4:])
     seen = {}
     for controls in ("all", "healthy", "other_syndrome"):
         if controls != "all":
@@ -124,7 +126,8 @@ def test_plot_readout_toggles_copy_and_exports(qtbot, run_ws, tmp_path):
     tsv = d.copy_table()
     assert QGuiApplication.clipboard().text() == tsv
     lines = tsv.splitlines()
-    assert lines[0].startswith("Model\tAccuracy %") and len(lines) == 1 + len(comp.models)
+    assert lines[0].startswith("Model\tAccuracy %")
+    assert len(lines) == 1 + len(comp.models) + 1  # and the trivial baseline's row
     aucs = [float(x.split("\t")[7]) for x in lines[1:]]
     assert aucs == sorted(aucs)
     files = d.export_report(tmp_path / "report")

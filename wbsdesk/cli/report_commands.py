@@ -56,10 +56,15 @@ def _plain(v: Any) -> Any:
 @click.option("--include-simulated", is_flag=True,
               help="Include simulated readers (the demo's stand-ins, marked everywhere).")
 @click.option("--include-dry-run", is_flag=True, help="Include dry-run (rehearsal) readers.")
+@click.option("--by", "by", multiple=True, metavar="COLUMN",
+              help="Also split the subgroup audit by this manifest metadata column "
+                   "(repeatable), e.g. ancestry, photo source or expression. Sex and age "
+                   "bands are always shown.")
 @json_option
 @click.pass_obj
 def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None, controls: str,
-               include_simulated: bool, include_dry_run: bool, as_json: bool) -> None:
+               include_simulated: bool, include_dry_run: bool, by: tuple[str, ...],
+               as_json: bool) -> None:
     """Compare the models of a run of NAME with its readers and write the report.
 
     Writes Tables 1, 3, 4 and 5, DeLong and MRMC tables (CSV), the ROC figure (PNG, SVG),
@@ -80,11 +85,18 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
                                   if issubclass(w.category, WbsdeskWarning))
             for text in shown:
                 click.secho(f"Warning: {text}", fg="yellow", err=True)
-        from wbsdesk.services.agreement import attach_agreement
-        from wbsdesk.services.agreement_tables import comparison_agreement
+        from wbsdesk.services.report_audit import attach_audit, audit_tables
         from wbsdesk.services.session_policy import history_tables
 
+        before = set(comp.notes)
+        comp = attach_audit(ws, comp, by=by)  # calibration, subgroups, confounds, baseline
+        from wbsdesk.services.agreement import attach_agreement
+        from wbsdesk.services.agreement_tables import comparison_agreement
+
         comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
+        for text in comp.notes:
+            if text not in before:
+                click.secho(f"Warning: {text}", fg="yellow", err=True)
         renderer = _renderer_factory[0]() if _renderer_factory else None
         from wbsdesk.services.report_aided import aided_report_section, aided_summary
 
@@ -110,8 +122,10 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
             "aided": aided,
             "warnings": list(comp.notes),
             "tables": {**{name: t.to_dict() for name, t in table_map(comp).items()},
+                       **{t.name: t.to_dict() for t in audit_tables(comp)},
                        **{t.name: t.to_dict() for t in comparison_agreement(comp)},
                        **{t.name: t.to_dict() for t in history_tables(comp)}},
+            "baseline_warning": comp.audit.warning,
             "runs": runs_table(comp).to_dict()}
 
     def render() -> None:
@@ -119,6 +133,8 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
                    f"{comp.controls} controls) written to {files.out_dir}")
         if comp.simulated_included:
             click.secho("SIMULATED readers are included (not physicians).", bold=True)
+        if comp.audit.warning:
+            click.secho(comp.audit.warning, fg="red", bold=True)
         tables = {"runs": runs_table(comp), **table_map(comp)}
         for name in ("runs", "auc", "mrmc_readers"):
             t = tables[name]

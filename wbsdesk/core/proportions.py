@@ -137,10 +137,19 @@ def holm(p_values: Sequence[float], *, alpha: float = 0.05) -> HolmResult:
     adjusted = np.full(p.shape, np.nan)
     reject = np.zeros(p.shape, dtype=bool)
     if finite.any():
-        from statsmodels.stats.multitest import multipletests
-
-        rej, adj, _, _ = multipletests(p[finite], alpha=a, method="holm")
-        adjusted[finite] = np.minimum(adj, 1.0)
+        # Holm's step-down, as statsmodels' multipletests(method="holm") computes it (the
+        # tests compare the two); not called here because it runs a full gc.collect() on
+        # every call, 0.2 s in a report process, for each family of tests.
+        q = p[finite]
+        order = np.argsort(q, kind="stable")
+        steps = np.arange(q.size, 0, -1)
+        adj = np.empty(q.size)
+        adj[order] = np.minimum(np.maximum.accumulate(q[order] * steps), 1.0)
+        passed = q[order] <= a / steps
+        first_fail = int(np.argmin(passed)) if not passed.all() else q.size
+        rej = np.zeros(q.size, dtype=bool)
+        rej[order[:first_fail]] = True
+        adjusted[finite] = adj
         reject[finite] = rej
     return HolmResult(p_values=tuple(float(v) for v in p),
                       p_adjusted=tuple(float(v) for v in adjusted),

@@ -99,6 +99,10 @@ def _panel(layout: Any, title: str, subtitle: str) -> Any:
     return plot, legend
 
 
+#: The trivial baseline's curve (the confound audit's logistic regression).
+BASELINE_COLOR = "#6E6E6E"
+
+
 def _dash() -> Any:
     from PySide6.QtCore import Qt
 
@@ -121,6 +125,10 @@ def _model_curves(plot: Any, models: Any, *, bands: bool, suffix: str = "",
         width = 3.0 if m.ensemble else 2.0
         name = (f"{m.label}{' (mean of models)' if m.ensemble else ''}{suffix}: "
                 f"AUC {fmt_number(m.auc)}")
+        if getattr(m, "baseline", False):  # the audit's trivial baseline: grey, dashed
+            plot.plot(m.fpr, m.tpr, pen=pg.mkPen(BASELINE_COLOR, width=2.0, style=_dash()),
+                      name=f"{m.label} (capture, thumbnail): AUC {fmt_number(m.auc)}")
+            continue
         plot.plot(m.fpr, m.tpr, pen=pg.mkPen(color, width=width), name=name)
 
 

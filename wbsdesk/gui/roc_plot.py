@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from wbsdesk.core.architectures import model_color
 from wbsdesk.errors import UserError
-from wbsdesk.gui.report_render import READER_COLORS, READER_SYMBOLS
+from wbsdesk.gui.report_render import BASELINE_COLOR, READER_COLORS, READER_SYMBOLS
 from wbsdesk.services.analysis import Comparison
 
 #: How near (in plot units) the mouse must be to a curve point for the read-out.
@@ -181,6 +181,16 @@ class RocPlotWidget(QWidget):
             what = "mean of the models, " if m.name == "ensemble" else ""
             self._add_entry(m.label, f"{what}AUC {m.roc.auc:.3f}", items, color,
                             legend_icon(color, width=3.0 if m.name == "ensemble" else 2.0))
+        base = c.audit.baseline_model if c.audit is not None else None
+        if base is not None:  # the audit's trivial baseline: grey and dashed, not a CNN
+            line = p.plot(base.roc.fpr, base.roc.tpr,
+                          pen=pg.mkPen(BASELINE_COLOR, width=2.0, style=Qt.PenStyle.DashLine),
+                          name=f"{base.label}: AUC {base.roc.auc:.3f}")
+            self._curves.append(_Curve(base.label, base.roc.fpr, base.roc.tpr,
+                                       base.roc.thresholds, "probability", [line]))
+            self._add_entry(base.label, f"not a CNN · AUC {base.roc.auc:.3f}", [line],
+                            BASELINE_COLOR,
+                            legend_icon(BASELINE_COLOR, dashed=True, width=2.0))
         for i, r in enumerate(c.readers):
             color = READER_COLORS[i % len(READER_COLORS)]
             symbol = READER_SYMBOLS[i % len(READER_SYMBOLS)]

@@ -248,8 +248,11 @@ class SummaryPage(WizardPageBase):
         readers = ("" if c["readers"] else "<br>No physician has read these photos yet: when "
                    "they have (Reading view), the Dashboard compares them with the models.")
         synthetic = " <b>Synthetic data</b> — not patients." if comp.synthetic else ""
+        warning = getattr(comp.audit, "warning", None)  # the trivial baseline nearly matches
         self.message.show_text(
-            "ok", f"Run <b>{comp.run}</b>: {c['positive']} target and {c['controls']} control "
+            "warn" if warning else "ok",
+            (f"<b>{html.escape(warning)}</b><br>" if warning else "")
+            + f"Run <b>{comp.run}</b>: {c['positive']} target and {c['controls']} control "
             f"photos, {c['architectures']} network(s), {c['folds']} folds.{synthetic}"
             f"{readers}", rich=True)
 

@@ -172,6 +172,10 @@ class Comparison:
     created_at: str = field(default="")
     #: The run's stored training spec (epochs, learning rate, ...; for the Methods).
     run_spec: Mapping[str, Any] = field(default_factory=dict)
+    #: The audit shown with the comparison (calibration, subgroups, confounds and the trivial
+    #: baseline: :class:`wbsdesk.services.report_audit.ReportAudit`), attached by
+    #: :func:`~wbsdesk.services.report_audit.attach_audit`; None when not computed.
+    audit: Any = None
     #: The runs compared when there are several (``run`` then joins their names with
     #: " + "); empty for one run (see :func:`wbsdesk.services.analysis_runs.runs_of`).
     runs: tuple[RunInfo, ...] = ()

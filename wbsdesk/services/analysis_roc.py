@@ -102,7 +102,10 @@ def fold_band(y: np.ndarray, score: np.ndarray, folds: np.ndarray, *, ddof: int,
 
 @dataclass(frozen=True)
 class ModelRoc:
-    """One model's pooled out-of-fold ROC and its band across folds (``None``: not drawn)."""
+    """One model's pooled out-of-fold ROC and its band across folds (``None``: not drawn).
+
+    ``baseline``: the trivial baseline of the confound audit (drawn dashed), not a CNN.
+    """
 
     name: str
     label: str
@@ -111,6 +114,7 @@ class ModelRoc:
     tpr: np.ndarray
     band: RocBand | None
     ensemble: bool
+    baseline: bool = False
 
 
 @dataclass(frozen=True)

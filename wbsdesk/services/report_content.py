@@ -22,6 +22,7 @@ from typing import Any
 from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.services.analysis_results import Comparison
 from wbsdesk.services.methods_text import methods_markup
+from wbsdesk.services.report_audit_render import AuditContent, audit_content
 from wbsdesk.services.report_sections import ReportSection
 from wbsdesk.services.result_tables import comparison_tables
 from wbsdesk.services.runs_table import runs_table
@@ -65,6 +66,8 @@ class ReportContent:
     files: tuple[str, ...]
     #: Extra sections after the tables (e.g. "Aided vs unaided"), in order.
     sections: tuple[ReportSection, ...] = ()
+    #: The audit section (calibration, subgroups, confounds), None without an audit.
+    audit: AuditContent | None = None
 
 
 def _banners(c: Comparison) -> tuple[Banner, ...]:
@@ -81,6 +84,8 @@ def _banners(c: Comparison) -> tuple[Banner, ...]:
     if not c.readers:
         out.append(Banner("No reader is included: this report compares the models only.",
                           ALARM))
+    if c.audit is not None and c.audit.warning:  # the trivial baseline nearly matches a CNN
+        out.append(Banner(_esc(c.audit.warning), ALARM))
     return tuple(out)
 
 
@@ -110,11 +115,15 @@ def _figure_caption(c: Comparison) -> str:
              f"({len(scale)} = {_esc(scale[-1])} ... 1 = {_esc(scale[0])}), the large marker "
              "is the reader's yes/no call (the operating point behind Table 5); simulated "
              "readers are marked (sim)." if c.readers else "")
+    base = (" The dashed grey curve is the trivial baseline (logistic regression on capture "
+            "statistics, a thumbnail and colour histograms, on the same folds; see the audit)."
+            if any(m.baseline for m in r.models) else "")
     return (f"After Figure 2 of Liu et al. (2021). Left: each CNN architecture's out-of-fold "
             f"ROC curve on all {r.n_pos + r.n_neg} cases ({r.n_pos} positive, {r.n_neg} "
             f"control), with a shaded band of mean ± 1 SD of the {r.n_folds} per-fold curves; "
             "the ensemble (mean of the architectures' probabilities) is black. Legend values "
-            f"are AUCs.{right} The diagonal is chance. x: 1 − specificity; y: sensitivity.")
+            f"are AUCs.{base}{right} The diagonal is chance. x: 1 − specificity; y: "
+            "sensitivity.")
 
 
 def _methods(c: Comparison) -> tuple[str, ...]:
@@ -190,4 +199,4 @@ def report_content(c: Comparison, *, files: Sequence[str], versions: dict[str, s
                       for r in c.readers if r.missing),
         protocol_name=c.protocol.name,
         protocol_json=json.dumps(c.protocol.to_dict(), indent=1, sort_keys=True),
-        files=tuple(files))
+        files=tuple(files), audit=audit_content(c))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 
+from wbsdesk.services.report_audit_render import audit_html
 from wbsdesk.services.report_content import ReportContent
 from wbsdesk.services.report_sections import section_html
 from wbsdesk.services.table_render import result_html
@@ -63,6 +64,8 @@ def content_html(content: ReportContent, *, figure_png: bytes | None) -> str:
                    f"<p class=\"note\">{c.figure_caption}</p>\n")
     out.append("<h2>Tables</h2>\n")
     out += [result_html(t) for t in c.tables]
+    if c.audit is not None:
+        out.append(audit_html(c.audit))
     out += [section_html(s) for s in c.sections]
     out.append("<h2>Methods</h2>\n" + _list(c.methods))
     out.append("<h2>Provenance</h2>\n")

@@ -315,6 +315,10 @@ def content_pdf(content: ReportContent, path: Path, *, figure_png: Path | None) 
     for i, t in enumerate(c.tables):
         story += table_flowables(t, room, styles,
                                  before=[Paragraph("Tables", styles["h2"])] if i == 0 else ())
+    if c.audit is not None:
+        from wbsdesk.services.report_audit_render import audit_flowables
+
+        story += audit_flowables(c.audit, room, styles)
     for s in c.sections:
         story += section_flowables(s, room, styles)
     story += [Paragraph("Methods", styles["h2"]), *_items(c.methods, styles["body"])]

@@ -57,6 +57,7 @@ from wbsdesk.config import ensure_private_dir
 from wbsdesk.errors import UserError
 from wbsdesk.services.analysis_results import Comparison
 from wbsdesk.services.analysis_roc import RocData
+from wbsdesk.services.report_audit import AUDIT_CSV_FILES, audit_tables
 from wbsdesk.services.report_content import report_content
 from wbsdesk.services.report_html import content_html
 from wbsdesk.services.report_pdf import content_pdf
@@ -233,6 +234,11 @@ def write_report(comp: Comparison, out_dir: Path, *,
     for table in comparison_tables(comp):
         if table.rows:
             files[table.name] = _write(out / CSV_FILES[table.name], result_csv(table))
+        else:
+            skipped[table.name] = table.empty_text or "no rows"
+    for table in audit_tables(comp):  # calibration, subgroups, confounds (when attached)
+        if table.rows:
+            files[table.name] = _write(out / AUDIT_CSV_FILES[table.name], result_csv(table))
         else:
             skipped[table.name] = table.empty_text or "no rows"
     files["runs"] = _write(out / RUNS_CSV, result_csv(runs_table(comp)))  # settings

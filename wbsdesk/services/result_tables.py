@@ -100,6 +100,21 @@ def _table3(c: Comparison) -> ResultTable:
         short_title="Table 3")
 
 
+def _with_baseline(c: Comparison) -> tuple[Any, ...]:
+    """The models, then the audit's trivial baseline when it was computed
+    (:func:`wbsdesk.services.report_audit.attach_audit`)."""
+    a = c.audit
+    return (*c.models, *((a.baseline_model,) if a is not None and a.baseline_model else ()))
+
+
+def _baseline_note(c: Comparison) -> list[str]:
+    if len(_with_baseline(c)) == len(c.models):
+        return []
+    return ["Trivial baseline: a logistic regression on capture statistics, an 8×8 thumbnail "
+            "and colour histograms of the model crop, on the same folds (not a CNN; see the "
+            "audit)."]
+
+
 def _table4(c: Comparison) -> ResultTable:
     st = c.protocol.statistics
     cols = (Column("model", "Model", kind="text"),
@@ -111,7 +126,7 @@ def _table4(c: Comparison) -> ResultTable:
     rows = [(m.label, *[MeanSd(m.summary.mean[k], m.summary.sd[k],
                                m.summary.n_defined.get(k), m.summary.n_folds)
                         for k in METRIC_NAMES],
-             m.roc.auc, Interval(m.delong.ci_low, m.delong.ci_high)) for m in c.models]
+             m.roc.auc, Interval(m.delong.ci_low, m.delong.ci_high)) for m in _with_baseline(c)]
     return ResultTable.build(
         "table4", "Table 4. CNN models: metrics per test fold, mean ± SD over folds", cols,
         rows,
@@ -121,7 +136,7 @@ def _table4(c: Comparison) -> ResultTable:
          "(k/K): mean ± SD over the k of K folds where the metric is defined (see the "
          "warnings); n/a only when no fold defines it.",
          f"Pooled AUC: all {c.y.size} out-of-fold scores together (the curve drawn), with "
-         "its DeLong CI."],
+         "its DeLong CI.", *_baseline_note(c)],
         short_title="Table 4 · models")
 
 
@@ -132,11 +147,11 @@ def _table4_folds(c: Comparison) -> ResultTable:
             *[Column(m, METRIC_TITLES[m], "%", percent=True) for m in METRIC_NAMES])
     rows = [(m.label, r.fold, r.n_cases, r.confusion.tp, r.confusion.fp, r.confusion.tn,
              r.confusion.fn, *[r.value(k) for k in METRIC_NAMES])
-            for m in c.models for r in m.summary.rows]
+            for m in _with_baseline(c) for r in m.summary.rows]
     return ResultTable.build(
         "table4_folds", "Table 4 (detail). CNN models: metrics of every test fold", cols,
         rows, [f"At probability ≥ {c.protocol.statistics.threshold:g}. TP, FP, TN, FN: true "
-               "and false positives and negatives.", NA_NOTE],
+               "and false positives and negatives.", NA_NOTE, *_baseline_note(c)],
         short_title="Per fold")
 
 
