@@ -48,6 +48,7 @@ from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dashboard_agreement import AGREEMENT_TAB, AgreementTabWidget
 from wbsdesk.gui.dashboard_aided import AIDED_TAB, AidedTabWidget, has_aided_sessions
+from wbsdesk.gui.dashboard_audit import AUDIT_TAB, AuditTabWidget
 from wbsdesk.gui.dashboard_notes import NotesLabel
 from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.file_dialogs import existing_folder, save_file
@@ -58,6 +59,7 @@ from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.agreement import attach_agreement
 from wbsdesk.services.analysis import Comparison, build_comparison
 from wbsdesk.services.analysis_runs import runs_settings_html
+from wbsdesk.services.report_audit import attach_audit
 from wbsdesk.services.reports import ReportFiles, write_report
 from wbsdesk.services.result_tables import GUI_ORDER, TRIAGE_NOTE, table_map
 from wbsdesk.services.studies import load_study
@@ -110,6 +112,7 @@ def compute_comparison(root: Path, inputs: DashboardInputs, *, progress: Any,
         comp = build_comparison(ws, inputs.study, run=inputs.run,
                                 include_simulated=inputs.include_simulated,
                                 controls=inputs.controls)
+        comp = attach_audit(ws, comp, cancel=cancel)  # calibration, subgroups, confounds
         comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
     progress(Progress(1, 1, "done"))
     return comp
@@ -182,6 +185,7 @@ class DashboardWidget(QWidget):
         self.tabs = QTabWidget()
         self.triage = TriageWidget(ws.root)
         self.aided = AidedTabWidget(ws)  # shown for a study with aided reads
+        self.audit = AuditTabWidget()  # calibration, subgroups, confounds
         self.agreement = AgreementTabWidget()  # repeat reads and inter-reader agreement
         self.triage_cache: dict[DashboardInputs, list[dict[str, Any]]] = {}
         self.table_note = QLabel()
@@ -388,6 +392,12 @@ class DashboardWidget(QWidget):
             n_sim = sum(r.simulated for r in comp.readers)
             banner.append(f"<b>{n_sim} simulated reader(s) included</b> — computer-made "
                           "reads, not physicians; each is marked 'simulated'.")
+        if comp.audit is not None and comp.audit.warning:  # the whole text: Audit tab
+            base = comp.audit.baseline_model.roc.auc
+            near = ("beats" if base > max(m.roc.auc for m in comp.models)
+                    else "comes within 0.05 AUC of")
+            banner.append(f"<b>A trivial baseline (AUC {base:.3f}) {near} the best CNN</b>"
+                          " — see the Audit tab.")
         self.banner.setText(" ".join(banner))
         self.banner.setVisible(bool(banner))
         counts = comp.counts
@@ -404,6 +414,8 @@ class DashboardWidget(QWidget):
         for table in self._specs:
             self.tabs.addTab(make_result_table(table), table.tab)
         self._show_triage(key, comp)
+        self.audit.show_comparison(comp)
+        self.tabs.addTab(self.audit, AUDIT_TAB)
         self.agreement.show_comparison(comp)
         self.tabs.addTab(self.agreement, AGREEMENT_TAB)
         if has_aided_sessions(self._ws, comp.study):
@@ -434,6 +446,10 @@ class DashboardWidget(QWidget):
             self.table_note.setText(f"<b>{AGREEMENT_TAB}.</b> Each reader's first vs. repeat "
                                     "reads of the same photos, and the readers' agreement with "
                                     "each other (the report's agreement section).")
+        elif index >= 0 and self.tabs.widget(index) is self.audit:
+            self.table_note.setText(f"<b>{AUDIT_TAB}.</b> Calibration, subgroups and "
+                                    "confounds of this comparison's cases (the report's audit "
+                                    "section).")
         elif index >= 0 and self.tabs.widget(index) is self.aided:
             self.table_note.setText(f"<b>{AIDED_TAB}.</b> The readers' unaided (blind) and "
                                     "aided reads of the study's aided sessions.")
