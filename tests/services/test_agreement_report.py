@@ -61,6 +61,8 @@ def test_the_section_is_in_the_csvs_the_html_and_the_pdf(sim, tmp_path):
     assert files.files["agreement_intra"].name == "agreement_intra.csv"
     page = (tmp_path / "out" / "report.html").read_text()
     assert "Reader agreement" in page and "Intra-reader agreement" in page
+    assert ("a seeded hidden 10 % of the photographs were shown a second time, at least 20 "
+            "photographs after the first showing") in page  # the Methods say so
     for cell in intra.texts()[0] + inter.texts()[1]:
         assert html.escape(cell.split("\n")[0]) in page
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "out" / "report.pdf"), "-"],

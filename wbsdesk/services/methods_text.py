@@ -234,6 +234,12 @@ def _reading(inp: MethodsInput) -> str:
                    f"{rd.unsure_counts_as}). Comparisons with readers use the "
                    f"{inp.paired_cases} photographs that every included reader rated (the "
                    "paired cases); the models alone use all cases.")
+        if rd.repeat_fraction > 0 and rd.design == "blind":
+            out.append(f"In each session a seeded hidden {_num(100 * rd.repeat_fraction)} % "
+                       "of the photographs were shown a second time, at least "
+                       f"{rd.repeat_min_gap} photographs after the first showing; these "
+                       "repeat reads measure intra-reader agreement (weighted Cohen's kappa) "
+                       "and are left out of every other analysis.")
     else:
         out.append("No reader is included: only the models are evaluated.")
     left = [_count(n, f"{why} reader").lower() for why, n in inp.readers_left_out.items() if n]
