@@ -70,11 +70,13 @@ def test_the_teaching_screen_shows_the_truth_after_each_answer(ws, tmp_path, qtb
         assert w.pages.currentWidget() is w.message_page
         assert w.message_title.text() == ("Right" if ok else "Not right")
         assert f"This child's group: {LABELS[truth.group]}." in w.message_text.text()
+        assert w.feedback_photo.isVisible() and not w.feedback_photo.pixmap().isNull()
         stored = ws.store.teaching_reads(t.teaching_id)
         assert [r["position"] for r in stored] == list(range(i + 1))
         assert stored[-1]["correct"] == int(ok) and stored[-1]["truth_group"] == truth.group
         press_key(w, Qt.Key.Key_Space, " ")
     assert w.message_title.text() == "The teaching session is complete"
+    assert not w.feedback_photo.isVisible()
     assert f"Right answers: {right} of 3" in w.message_text.text()
     assert ws.store.teaching_session(t.teaching_id)["status"] == "finished"
     assert ws.store.study_reads(ws.store.study("tiny").id) == study_reads

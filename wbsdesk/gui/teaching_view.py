@@ -18,18 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QWidget
 
 from wbsdesk.core.formatting import fmt_duration
 from wbsdesk.core.protocol import Reading
 from wbsdesk.core.session import Phase, ReadRecord
 from wbsdesk.gui import reader_text
+from wbsdesk.gui.photo_canvas import load_image
 from wbsdesk.gui.reader_view import TEXT, ReaderWidget
 from wbsdesk.services.teaching import TeachingSetup, Truth, judge
 
 log = logging.getLogger(__name__)
 
 BANNER = "TEACHING SESSION — not a study read: the true answer is shown after each photo"
+#: Side of the photo shown again with its truth (pixels).
+FEEDBACK_PHOTO_PX = 300
 BANNER_CSS = ("background: #f2c14e; color: #1a1a1a; font-weight: bold; padding: 6px;"
               " border-bottom: 2px solid #1a1a1a;")
 
@@ -93,6 +97,11 @@ class TeachingReaderWidget(ReaderWidget):
         self.banner.setStyleSheet(BANNER_CSS)
         self.banner.setAccessibleName("Teaching session")
         self.layout().insertWidget(0, self.banner)
+        # the photo again beside its truth, on the feedback page only
+        self.feedback_photo = QLabel()
+        self.feedback_photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.feedback_photo.hide()
+        self.message_page.layout().insertWidget(1, self.feedback_photo)
 
     def _show_start_page(self) -> None:
         if self.machine.phase == Phase.FINISHED:
@@ -117,12 +126,20 @@ class TeachingReaderWidget(ReaderWidget):
                                     self.teaching.positive_label)
         self.canvas.set_image(None)
         self._message(title, text, "Next photo  (Space)", "continue")
+        try:
+            img = load_image(self.setup.images[rec.photo_id], FEEDBACK_PHOTO_PX)
+        except OSError as exc:  # the answer is stored; the photo is only a reminder
+            log.warning("cannot show the photo again: %s", exc)
+        else:
+            self.feedback_photo.setPixmap(QPixmap.fromImage(img))
+            self.feedback_photo.show()
         color = {True: reader_text_color("right"), False: reader_text_color("wrong"),
                  None: reader_text_color("none")}[right]
         self.message_title.setStyleSheet(f"color: {color}; background: transparent;")
 
     def _message(self, title: str, text: str, button: str, action: str) -> None:
         self.message_title.setStyleSheet(f"color: {TEXT}; background: transparent;")
+        self.feedback_photo.hide()
         super()._message(title, text, button, action)
 
     def _finish(self) -> None:

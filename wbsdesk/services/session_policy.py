@@ -120,8 +120,9 @@ def _state(ws: Workspace, study: Study, reader: ReaderRow, row: SessionRow,
     continued = [e["at"] for e in ws.store.session_events(session_id=row.id)
                  if e["kind"] == "continue"]
     last = last_activity([row.started_at, ws.store.last_read_at(row.id), *continued])
-    reads = ws.store.read_counts(study.id).get(row.id, 0)
-    total = sum(not practice for _, practice in row.photo_order)
+    rep_read, rep_total = ws.store.repeat_counts(study.id).get(row.id, (0, 0))
+    reads = ws.store.read_counts(study.id).get(row.id, 0) + rep_read  # as the Reading view
+    total = sum(not practice for _, practice in row.photo_order) + rep_total
     return ExpiredSession(row.id, study.name, reader.name, row.period,
                           check_resume(last, now, _limit(row)), reads, total)
 
