@@ -224,3 +224,27 @@ def test_geometry_helpers_used_by_padding_share_round_trip():
     pts = np.array([[0.5, 0.5], [63.5, 63.5]])
     back = geo.apply_affine(m, geo.apply_affine(geo.invert_affine(m), pts))
     assert np.allclose(back, pts)
+
+
+def test_fast_padding_share_and_histograms_equal_their_definitions():
+    """The broadcast padding share counts the same pixels as mapping every pixel centre
+    through the inverse transform; 8-bit histogram bins equal (value * bins) // 256."""
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        angle, scale = rng.uniform(-0.6, 0.6), rng.uniform(0.3, 2.5)
+        m = [[scale * np.cos(angle), -scale * np.sin(angle), rng.uniform(-150, 60)],
+             [scale * np.sin(angle), scale * np.cos(angle), rng.uniform(-150, 60)]]
+        size, n = (int(rng.integers(80, 400)), int(rng.integers(80, 400))), 64
+        c = np.arange(n) + 0.5
+        uu, vv = np.meshgrid(c, c)
+        pts = geo.apply_affine(geo.invert_affine(m), np.column_stack([uu.ravel(),
+                                                                      vv.ravel()]))
+        out = ((pts[:, 0] < 0) | (pts[:, 0] >= size[0]) | (pts[:, 1] < 0)
+               | (pts[:, 1] >= size[1]))
+        assert capture.padding_share(m, size, n) == pytest.approx(out.mean(), abs=1.5 / n**2)
+    px = rng.integers(0, 256, (30, 20, 3)).astype(np.uint8)
+    for bins in (8, 16, 7):
+        idx = (px.astype(np.int64) * bins) // 256
+        want = np.concatenate([np.bincount(idx[..., ch].ravel(), minlength=bins) / 600
+                               for ch in range(3)])
+        assert np.array_equal(capture.colour_histograms(px, bins), want)

@@ -120,9 +120,12 @@ def padding_share(matrix: Any, image_size: Sequence[int], crop_px: int) -> float
     if w <= 0 or h <= 0 or n <= 0:
         raise UserError(f"photo size {image_size} and crop size {crop_px} must be positive.")
     c = np.arange(n, dtype=float) + 0.5
-    uu, vv = np.meshgrid(c, c)
-    pts = geo.apply_affine(geo.invert_affine(m), np.column_stack([uu.ravel(), vv.ravel()]))
-    outside = (pts[:, 0] < 0) | (pts[:, 0] >= w) | (pts[:, 1] < 0) | (pts[:, 1] >= h)
+    inv = geo.invert_affine(m)
+    # photo coordinates of every crop pixel centre (u along a row, v down the rows), by
+    # broadcasting one row and one column (a tenth of the time of an (n * n, 2) product)
+    x = (c * inv[0, 0])[None, :] + (c * inv[0, 1] + inv[0, 2])[:, None]
+    y = (c * inv[1, 0])[None, :] + (c * inv[1, 1] + inv[1, 2])[:, None]
+    outside = (x < 0) | (x >= w) | (y < 0) | (y >= h)
     return float(outside.mean())
 
 
@@ -218,7 +221,10 @@ def colour_histograms(pixels: Any, bins: int = HISTOGRAM_BINS) -> np.ndarray:
     Returns shape ``(3 * bins,)``; each channel's shares sum to 1.
     """
     arr = _rgb(pixels)
-    idx = (arr.astype(np.int64) * bins) // 256
+    if 256 % bins == 0:  # the same bins, on the 8-bit values (no 64-bit copy)
+        idx = arr // np.uint8(256 // bins)
+    else:
+        idx = (arr.astype(np.int64) * bins) // 256
     n = idx.shape[0] * idx.shape[1]
     return np.concatenate([np.bincount(idx[..., ch].ravel(), minlength=bins) / n
                            for ch in range(3)])

@@ -25,8 +25,10 @@ study without a run uses its included primary photos that have a model crop.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +58,8 @@ __all__ = ["BASELINE_AUC_COLUMNS", "BASELINE_FEATURES", "ConfoundAudit", "confou
 BASELINE_FEATURES: tuple[str, ...] = (*(s.key for s in CAPTURE_STATISTICS),
                                       *image_feature_names())
 
+#: Threads reading the model crops and computing their statistics.
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
 #: Columns of the baseline's own AUC row (:meth:`ConfoundAudit.tables`).
 BASELINE_AUC_COLUMNS = (
     Column("score", "Score", "", "text"),
@@ -245,16 +249,26 @@ def confound_audit(ws: Workspace, study: str, *, run: str | None = None,
                             hint=f"run 'wbsdesk align {st.name}'")
         idx = np.array(usable, dtype=int)
         values, feats, recomputed, padding = [], [], [], Counter()
-        for n, i in enumerate(idx):
-            cancel.raise_if_cancelled()
+
+        def one(i: int) -> tuple[list[float], np.ndarray, bool]:
             crop = crops[int(c.photo_ids[i])]
             pixels = _read_crop(ws, crop, c.subjects[i], st.name)
             row, again = _capture_row(crop, pixels)
-            values.append(row)
-            feats.append(image_features(pixels))
-            recomputed.append(again)
-            padding[str(crop.settings.get("padding", "grey"))] += 1
-            progress(Progress(n + 1, idx.size, "reading model crops"))
+            return row, image_features(pixels), again
+
+        # decoding and the pixel statistics release the GIL: a few threads, results in order
+        pool = ThreadPoolExecutor(max_workers=READ_THREADS)
+        try:
+            for n, (i, (row, feat, again)) in enumerate(zip(idx, pool.map(one, idx),
+                                                            strict=True)):
+                cancel.raise_if_cancelled()
+                values.append(row)
+                feats.append(feat)
+                recomputed.append(again)
+                padding[str(crops[int(c.photo_ids[i])].settings.get("padding", "grey"))] += 1
+                progress(Progress(n + 1, idx.size, "reading model crops"))
+        finally:
+            pool.shutdown(cancel_futures=True)
         stats_arr = np.array(values, dtype=float)
         if any(recomputed):
             names = [c.subjects[i] for i, r in zip(idx, recomputed, strict=True) if r]
