@@ -1,11 +1,12 @@
 """The Dashboard view (admin): CNN models vs. human readers on one study, inside the app.
 
-Pick a study, a training run, whether simulated readers count (ticked by default for a
-synthetic demo study, whose readers are all simulated; off for a real one), and the
-controls (all, or one control group: a sub-analysis). The comparison is computed by
-:func:`wbsdesk.services.analysis.build_comparison` in a :class:`~wbsdesk.gui.runners.ThreadJob`
-(its own database connection) and cached by those inputs; this view only draws and
-formats what the comparison holds:
+Pick a study, a training run (and, if you like, a second run shown beside it: both runs'
+models labelled by run, and an ensemble across them), whether simulated readers count
+(ticked by default for a synthetic demo study, whose readers are all simulated; off for a
+real one), and the controls (all, or one control group: a sub-analysis). The comparison
+is computed by :func:`wbsdesk.services.analysis_runs.build_runs_comparison` in a
+:class:`~wbsdesk.gui.runners.ThreadJob` (its own database connection) and cached by those
+inputs; this view only draws and formats what the comparison holds:
 
 * a banner when the data are synthetic or simulated readers are included, and every
   caveat of the comparison (readers left out, undefined values, missing reads) as text
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from wbsdesk.core.architectures import split_run_model
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dashboard_agreement import AGREEMENT_TAB, AgreementTabWidget
@@ -53,12 +55,13 @@ from wbsdesk.gui.dashboard_notes import NotesLabel
 from wbsdesk.gui.dashboard_triage import TriageWidget
 from wbsdesk.gui.file_dialogs import existing_folder, save_file
 from wbsdesk.gui.roc_plot import RocPlotWidget
+from wbsdesk.gui.run_compare import CompareRunCombo
 from wbsdesk.gui.runners import ThreadJob
 from wbsdesk.gui.tables import make_result_table, table_tsv
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services.agreement import attach_agreement
-from wbsdesk.services.analysis import Comparison, build_comparison
-from wbsdesk.services.analysis_runs import runs_settings_html
+from wbsdesk.services.analysis import Comparison
+from wbsdesk.services.analysis_runs import build_runs_comparison, runs_settings_html
 from wbsdesk.services.report_audit import attach_audit
 from wbsdesk.services.reports import ReportFiles, write_report
 from wbsdesk.services.result_tables import GUI_ORDER, TRIAGE_NOTE, table_map
@@ -84,6 +87,8 @@ class DashboardInputs:
     run: str
     include_simulated: bool
     controls: str
+    #: Other runs shown beside ``run`` (their models labelled by run, an ensemble across).
+    compare: tuple[str, ...] = ()
 
 
 def compute_comparison(root: Path, inputs: DashboardInputs, *, progress: Any,
@@ -109,9 +114,9 @@ def compute_comparison(root: Path, inputs: DashboardInputs, *, progress: Any,
     cancel.raise_if_cancelled()
     with open_workspace(root) as ws, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # they are in comp.notes; the view shows them
-        comp = build_comparison(ws, inputs.study, run=inputs.run,
-                                include_simulated=inputs.include_simulated,
-                                controls=inputs.controls)
+        comp = build_runs_comparison(ws, inputs.study, (inputs.run, *inputs.compare),
+                                     include_simulated=inputs.include_simulated,
+                                     controls=inputs.controls)
         comp = attach_audit(ws, comp, cancel=cancel)  # calibration, subgroups, confounds
         comp = attach_agreement(ws, comp)  # intra- and inter-reader agreement
     progress(Progress(1, 1, "done"))
@@ -147,6 +152,7 @@ class DashboardWidget(QWidget):
 
         self.study_combo = QComboBox()
         self.run_combo = QComboBox()
+        self.compare_combo = CompareRunCombo()
         self.sim_box = QCheckBox("Include simulated readers")
         self.sim_box.setToolTip("Computer-simulated readers (the demo's) are marked "
                                 "'simulated'. On by default for a synthetic demo study only.")
@@ -197,6 +203,8 @@ class DashboardWidget(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.copy_button)
         buttons.addWidget(self.export_status, 1)
+        buttons.addWidget(QLabel("Beside this run:"))
+        buttons.addWidget(self.compare_combo)  # a second run's models and both runs' ensemble
         buttons.addWidget(self.plot_button)
         buttons.addWidget(self.report_button)
         lower = QWidget()
@@ -221,6 +229,7 @@ class DashboardWidget(QWidget):
 
         self.study_combo.currentTextChanged.connect(self._on_study_changed)
         self.run_combo.currentIndexChanged.connect(lambda _: self.refresh())
+        self.compare_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.controls_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.sim_box.toggled.connect(self._on_sim_toggled)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -259,6 +268,8 @@ class DashboardWidget(QWidget):
                                        r["run"])
                 self.run_combo.setItemData(self.run_combo.count() - 1,  # its settings
                                            r["settings"]["text"], Qt.ItemDataRole.ToolTipRole)
+            self.compare_combo.fill(list(reversed(runs)),
+                                    self.compare_combo.currentData() if same else None)
             for combo, data in zip((self.run_combo, self.controls_combo), keep, strict=True):
                 if data is not None and combo.findData(data) >= 0:
                     combo.setCurrentIndex(combo.findData(data))
@@ -279,7 +290,8 @@ class DashboardWidget(QWidget):
         if not study or not run:
             return None
         return DashboardInputs(study, run, self.sim_box.isChecked(),
-                               self.controls_combo.currentData() or "all")
+                               self.controls_combo.currentData() or "all",
+                               self.compare_combo.runs(run))
 
     def set_controls(self, controls: str) -> None:
         """Choose the sub-analysis (``"all"`` or a control group)."""
@@ -428,7 +440,7 @@ class DashboardWidget(QWidget):
     def _show_triage(self, key: DashboardInputs, comp: Comparison) -> None:
         if key not in self.triage_cache:  # a few small queries: crops and response times
             self.triage_cache[key] = disagreements(self._ws, comp)
-        archs = [m.name for m in comp.models if m.name != "ensemble"]
+        archs = [m.name for m in comp.models if split_run_model(m.name)[0] != "ensemble"]
         self.triage.set_rows(comp.study, comp.run, self.triage_cache[key], archs,
                              {m.name: m.label for m in comp.models})
         self.tabs.addTab(self.triage, TRIAGE_TAB)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from wbsdesk.core.architectures import arch_label
+from wbsdesk.core.architectures import arch_label, split_run_model
 from wbsdesk.core.jobs import CancelToken, Progress
 from wbsdesk.gui.image_files import read_pixmap
 from wbsdesk.gui.runners import ThreadJob
@@ -58,8 +58,9 @@ def compute_gradcam(root: Path, study: str, run: str, photo_id: int, arch: str, 
     """
     progress(Progress(0, 1, "Grad-CAM"))
     cancel.raise_if_cancelled()
+    arch, own_run = split_run_model(arch)  # a model of one of several runs: that run's
     with open_workspace(root) as ws:
-        image = gradcam_overlay(ws, study, run, photo_id, arch=arch)
+        image = gradcam_overlay(ws, study, own_run or run, photo_id, arch=arch)
     progress(Progress(1, 1, "done"))
     return image
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from wbsdesk.core.architectures import ENSEMBLE, run_model
-from wbsdesk.core.training_request import SETTING_FLAGS, settings_text
+from wbsdesk.core.training_request import SETTING_FLAGS, setting_changes, settings_text
 from wbsdesk.errors import UserError
 from wbsdesk.services.analysis import build_comparison, compute_comparison
 from wbsdesk.services.analysis_data import Cases, load_cases, load_sessions, name_list
@@ -67,14 +67,19 @@ def run_settings_of(run: RunInfo, protocol_training: Any) -> dict[str, Any]:
 
 
 def runs_settings_html(c: Comparison) -> str:
-    """Which run(s) a comparison shows, each with its settings (``*``: changed from the
-    protocol), as one line of markup for a header: ``Run <b>r1</b> (64 px · batch 8* ...)``.
+    """Which run(s) a comparison shows, as one line of markup for a header, with the
+    settings each run changed from the protocol (a run on the protocol's settings is just
+    named): ``Run <b>r1</b> (input 32 px (protocol 64 px))``.
     """
     import html
 
     t = c.protocol.training
-    parts = [f"<b>{html.escape(r.name)}</b> ({html.escape(run_settings_of(r, t)['text'])})"
-             for r in runs_of(c)]
+    parts = []
+    for r in runs_of(c):
+        s = run_settings_of(r, t)
+        changed = setting_changes(s["values"], s["protocol"])
+        parts.append(f"<b>{html.escape(r.name)}</b>"
+                     + (f" ({html.escape(changed)})" if changed else ""))
     return ("Run " if len(parts) == 1 else "Runs ") + "; ".join(parts)
 
 
