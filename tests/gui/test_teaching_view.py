@@ -117,6 +117,8 @@ def test_an_expired_session_asks_the_administrator(ws, tmp_path, qtbot, monkeypa
     setup.release()
     time.sleep(1.5)  # past the limit of about a second
     win = _window(ws, qtbot)
+    win.open_view("Reading")
+    assert win.reading.table.item(0, 4).text() == "in progress, 1 / 3 · past the resume limit"
     asked = []
 
     def choose(answer):
@@ -134,6 +136,7 @@ def test_an_expired_session_asks_the_administrator(ws, tmp_path, qtbot, monkeypa
     assert reader is not None and reader.setup.session_id != setup.session_id
     assert not reader.setup.resumed
     assert ws.store.session(setup.session_id).voided_at is not None
+    assert win.reading.table.item(0, 4).text() == "not started"  # the void one is gone
     [event] = ws.store.session_events(session_id=setup.session_id)
     assert (event["kind"], event["via"], event["reason"]) == ("restart", "gui", "away")
     win.leave_reader()

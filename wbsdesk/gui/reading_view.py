@@ -16,6 +16,7 @@ from wbsdesk.gui.aid_setup import AidSetupWidget
 from wbsdesk.gui.tables import fill_table, make_table
 from wbsdesk.gui.widgets import fill_study_combo
 from wbsdesk.services import reading as reading_service
+from wbsdesk.services.session_policy import expired_readers
 from wbsdesk.services.workspace import Workspace
 
 
@@ -92,6 +93,7 @@ class ReadingAdminWidget(QWidget):
                                                                           self.study)}
                     if self.study else {})
         self._readers = [r["name"] for r in readers]
+        expired = expired_readers(self._ws, self.study) if self.study else {}
         rows = []
         for r in readers:
             s = sessions.get(r["name"])
@@ -101,6 +103,8 @@ class ReadingAdminWidget(QWidget):
                 status, breaks = "finished", s["interruptions"]
             else:
                 status, breaks = f"in progress, {s['read']} / {s['total']}", s["interruptions"]
+                if r["name"] in expired:  # the administrator restarts or continues it
+                    status += " · past the resume limit"
             kind = "" if r["kind"] == "physician" else r["kind"].upper()
             rows.append([r["name"], r["role"], r["years"], kind, status, breaks])
         fill_table(self.table, rows)

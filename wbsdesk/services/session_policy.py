@@ -38,8 +38,8 @@ from wbsdesk.store.reading import ReaderRow, SessionRow
 log = logging.getLogger(__name__)
 
 __all__ = ["ExpiredSession", "SessionExpiredError", "check_before_open", "decide_expired",
-           "expired_session", "history_methods", "history_notes", "history_table",
-           "link_restart"]
+           "expired_readers", "expired_session", "history_methods", "history_notes",
+           "history_table", "link_restart"]
 
 HISTORY_TABLE = "session_history"
 HISTORY_CSV = "session_history.csv"
@@ -172,6 +172,22 @@ def expired_session(ws: Workspace, study_name: str, reader_name: str, *,
         return None
     state = _state(ws, study, reader, row, _now(now))
     return state if state.check.expired else None
+
+
+def expired_readers(ws: Workspace, study_name: str, *,
+                    now: datetime | None = None) -> dict[str, ExpiredSession]:
+    """Reader name -> their interrupted session on the study that is past the limit."""
+    study = load_study(ws, study_name)
+    out = {}
+    for s in ws.store.sessions(study.id):
+        if s.status != "in_progress":
+            continue
+        reader = ws.store.reader_by_id(s.reader_id)
+        assert reader is not None
+        state = _state(ws, study, reader, s, _now(now))
+        if state.check.expired:
+            out[reader.name] = state
+    return out
 
 
 def _reader(ws: Workspace, name: str) -> ReaderRow:
