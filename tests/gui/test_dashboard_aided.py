@@ -68,3 +68,30 @@ def test_the_dashboard_adds_the_tab_for_an_aided_study_and_its_report_has_the_se
     files = d.export_report(tmp_path / "rep")
     assert "Aided vs unaided" in (files.out_dir / "report.html").read_text()
     d.shutdown()
+
+
+def test_slope_chart_labels_are_whole_apart_and_inside_the_plot(ws, tmp_path, qtbot):
+    """At the width the tab has in the default 1200x760 window, every reader's label shows
+    the whole name, inside the plot, and no two labels overlap (names were cut before)."""
+    make_aided_study(ws, tmp_path, n=30)
+    reading.add_simulated_readers(ws, "tiny", seed=3)
+    add_simulated_aided_reads(ws, "tiny", seed=3)
+    tab = AidedTabWidget(ws)
+    qtbot.addWidget(tab)
+    tab.resize(1000, 600)
+    tab.show()
+    tab.show_study("tiny", include_simulated=True)
+    tab.wait_until_ready()
+    qtbot.wait(200)  # the chart is laid out again once the plot has its size
+    plot = tab.plot
+    names = [r.reader for r in tab.comparison.readers]
+    assert max(len(n) for n in names) > 30  # "Simulated pediatric cardiologist 1"
+    assert [lb.toPlainText() for lb in plot.labels] == names
+    view = plot.getPlotItem().vb.sceneBoundingRect()
+    rects = [lb.sceneBoundingRect() for lb in plot.labels]
+    for name, r in zip(names, rects, strict=True):
+        assert view.contains(r), (name, r, view)
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            # the text inside each box (a text item keeps a 4 px margin round its text)
+            assert not a.adjusted(0, 4, 0, -4).intersects(b.adjusted(0, 4, 0, -4))

@@ -182,6 +182,7 @@ class AidSetupWidget(QWidget):
         self.bar.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.hide()  # shown with the first word it has to say
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel)
@@ -197,8 +198,14 @@ class AidSetupWidget(QWidget):
         v.addLayout(progress)
         v.addWidget(self.status)
 
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
     def set_study(self, study: str) -> None:
         """Show the aid of ``study`` (the widget hides itself for a blind design)."""
+        if study != self.study and self.job is None:
+            self._say("")  # what was said of another study
         self.study = study
         if not study:
             self.hide()
@@ -244,7 +251,7 @@ class AidSetupWidget(QWidget):
         self.bar.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        self.status.setText(f"Preparing the aid from run {html.escape(run)} ({model}"
+        self._say(f"Preparing the aid from run {html.escape(run)} ({model}"
                             + (", with heatmaps" if heatmaps else "") + "): starting…")
         log.info("preparing the aid of %s from run %s (%s, heatmaps %s)", self.study, run,
                  model, heatmaps)
@@ -256,7 +263,7 @@ class AidSetupWidget(QWidget):
         if self.job is not None:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
-            self.status.setText("Stopping…")
+            self._say("Stopping…")
 
     def running(self) -> bool:
         """Whether an aid is being prepared."""
@@ -276,7 +283,7 @@ class AidSetupWidget(QWidget):
         if p.total:
             self.bar.setValue(round(1000 * p.done / p.total))
         if self.cancel_button.isEnabled():
-            self.status.setText(f"Preparing the aid: {html.escape(describe(p))}")
+            self._say(f"Preparing the aid: {html.escape(describe(p))}")
 
     def _set_outcome(self, kind: str, payload: Any) -> None:
         self.outcome = (kind, payload)
@@ -287,11 +294,11 @@ class AidSetupWidget(QWidget):
         self.cancel_button.hide()
         kind, payload = self.outcome or ("error", JobFailure("the aid job ended unexpectedly"))
         if kind == "ok":
-            self.status.setText(f"Aid prepared: {aid_text(payload)}.")
+            self._say(f"Aid prepared: {aid_text(payload)}.")
             self.prepared.emit(payload)
         elif kind == "cancelled":
-            self.status.setText("Cancelled; the study's aid is unchanged.")
+            self._say("Cancelled; the study's aid is unchanged.")
         else:
-            self.status.setText(f"<b>Not prepared:</b> {html.escape(payload.message)}")
+            self._say(f"<b>Not prepared:</b> {html.escape(payload.message)}")
             self.error.emit(payload)
         self.set_study(self.study)

@@ -19,7 +19,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QScrollArea,
     QTableWidget,
@@ -47,6 +46,8 @@ AIDED_TAB = "Aided vs unaided"
 SUB_TABLES = ("aided_readers", "aided_changes", "aided_decisions", "aided_timing")
 #: Pixels the lines take at least, left of the reader labels.
 LINE_PX = 170.0
+#: Pixels a label takes beyond its text: the gap to the axis, the text box's margins, slack.
+LABEL_PAD = 26.0
 
 
 def has_aided_sessions(ws: Workspace, study: str) -> bool:
@@ -112,10 +113,11 @@ class SlopePlotWidget(pg.PlotWidget):
         chart = aided_chart(comp, label_gap=gap)
         self.chart = chart
         room = max(width - LINE_PX, 60.0)  # pixels left for the labels beside the lines
-        texts = [line.label if metrics.horizontalAdvance(line.label) + 14 <= room else
-                 metrics.elidedText(line.label, Qt.TextElideMode.ElideMiddle, room - 14)
+        texts = [line.label if metrics.horizontalAdvance(line.label) + LABEL_PAD <= room else
+                 metrics.elidedText(line.label, Qt.TextElideMode.ElideMiddle,
+                                    room - LABEL_PAD)
                  for line in chart.lines]
-        label_px = max([metrics.horizontalAdvance(t) for t in texts], default=0.0) + 14
+        label_px = max([metrics.horizontalAdvance(t) for t in texts], default=0.0) + LABEL_PAD
         left = 0.12
         margin = (1 + left) * label_px / max(width - label_px, 1.0)  # data units right of 1
         self.setXRange(-left, 1 + margin, padding=0)
@@ -167,22 +169,22 @@ class AidedTabWidget(QWidget):
         self.modalities_notes = QLabel()
         self.modalities_notes.setWordWrap(True)
         self.sub: dict[str, QTableWidget] = {}
-        top = QHBoxLayout()
-        top.addWidget(self.plot, 2)
-        right = QVBoxLayout()
         self.modalities_title = QLabel()
         self.modalities_title.setWordWrap(True)
-        right.addWidget(self.modalities_title)
-        right.addLayout(self.modalities_box, 1)
-        right.addWidget(self.modalities_notes)
-        top.addLayout(right, 3)
+        self.plot.setMinimumHeight(260)
+        self.plot.setMaximumWidth(760)  # lines no longer than a reader can follow
         content = QWidget()
         v = QVBoxLayout(content)
         v.setContentsMargins(4, 4, 4, 4)
         v.addWidget(self.header)
         v.addWidget(self.summary)
-        v.addLayout(top, 3)
-        v.addWidget(self.tables, 2)
+        # the chart takes the whole width (room for the readers' names beside it); the
+        # tables follow at their own width, one above the other, and the tab scrolls
+        v.addWidget(self.plot)
+        v.addWidget(self.modalities_title)
+        v.addLayout(self.modalities_box)
+        v.addWidget(self.modalities_notes)
+        v.addWidget(self.tables)
         v.addWidget(self.table_notes)
         v.addWidget(self.notes)
         self.tables.currentChanged.connect(self._on_sub_tab)
