@@ -19,6 +19,7 @@ from wbsdesk.errors import UserError
 from wbsdesk.services.analysis_runs import ACROSS_RUNS, build_runs_comparison
 from wbsdesk.services.methods_inputs import methods_input
 from wbsdesk.services.methods_text import methods_section
+from wbsdesk.services.report_content import report_content
 from wbsdesk.services.reports import write_report
 from wbsdesk.services.result_tables import table_map
 from wbsdesk.services.runs_table import runs_table
@@ -46,6 +47,7 @@ def test_each_runs_models_are_rows_labelled_by_run_and_the_cross_run_ensemble_is
     ws, subjects, wide, small = two_runs
     comp = build_runs_comparison(ws, "s", ["wide", "small"])
     assert comp.run == "wide + small" and [r.name for r in comp.runs] == ["wide", "small"]
+    assert comp.counts["architectures"] == 3 and comp.counts["runs"] == 2
     assert [m.name for m in comp.models] == [
         "resnet18@wide", "mobilenet_v2@wide", "ensemble@wide", "resnet18@small", "ensemble"]
     tables = table_map(comp)
@@ -140,3 +142,5 @@ def test_the_report_of_two_runs_writes_their_rows_and_settings(two_runs, tmp_pat
     page = files.files["html"].read_text(encoding="utf-8")
     assert "Training runs compared, and their settings" in page
     assert "Training (run small)" in page and "ResNet-18 · small" in page
+    caption = report_content(comp, files=[], versions={}).figure_caption
+    assert "the black ensemble is the ensemble across runs" in caption

@@ -215,4 +215,7 @@ def build_runs_comparison(ws: Workspace, study: str, runs: Sequence[str], *,
                      for m in r.models),
         reference=(dataclasses.replace(r.reference, label=ACROSS_RUNS)
                    if r.reference is not None and r.reference.ensemble else r.reference))
-    return dataclasses.replace(comp, runs=info, seeds=seeds, roc_data=roc, models=models)
+    n_archs = sum(len(r.archs) for r in rows)  # each run's architectures, not ensembles
+    counts = {**comp.counts, "architectures": n_archs, "runs": len(rows)}
+    return dataclasses.replace(comp, runs=info, seeds=seeds, roc_data=roc, models=models,
+                               counts=counts)

@@ -25,7 +25,7 @@ from wbsdesk.services.methods_text import methods_markup
 from wbsdesk.services.report_audit_render import AuditContent, audit_content
 from wbsdesk.services.report_sections import ReportSection
 from wbsdesk.services.result_tables import comparison_tables
-from wbsdesk.services.runs_table import runs_table
+from wbsdesk.services.runs_table import runs_caption, runs_table
 from wbsdesk.services.table_render import shown_note
 
 __all__ = ["Banner", "ReportContent", "report_content"]
@@ -122,8 +122,8 @@ def _figure_caption(c: Comparison) -> str:
             f"ROC curve on all {r.n_pos + r.n_neg} cases ({r.n_pos} positive, {r.n_neg} "
             f"control), with a shaded band of mean ± 1 SD of the {r.n_folds} per-fold curves; "
             "the ensemble (mean of the architectures' probabilities) is black. Legend values "
-            f"are AUCs.{base}{right} The diagonal is chance. x: 1 − specificity; y: "
-            "sensitivity.")
+            f"are AUCs.{runs_caption(c)}{base}{right} The diagonal is chance. x: 1 − "
+            "specificity; y: sensitivity.")
 
 
 def _methods(c: Comparison) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from wbsdesk.core.training_request import setting_changes
 if TYPE_CHECKING:
     from wbsdesk.services.analysis_results import Comparison
 
-__all__ = ["RUNS_CSV", "runs_table"]
+__all__ = ["RUNS_CSV", "runs_caption", "runs_table"]
 
 #: The file the report writes the table to.
 RUNS_CSV = "runs.csv"
@@ -79,3 +79,14 @@ def runs_table(c: Comparison) -> ResultTable:
     return ResultTable.build(
         "runs", "Training runs compared, and their settings" if several
         else "Training run and its settings", cols, rows, notes, short_title="Runs")
+
+
+def runs_caption(c: Comparison) -> str:
+    """What the figure's caption adds for several runs ('' for one run)."""
+    if len(c.runs) < 2:
+        return ""
+    names = ", ".join(r.name for r in c.runs)
+    return (f" Several runs ({names}): each run's curves are labelled by run, the first "
+            "run's in its architectures' colours and later runs' in darker or lighter shades "
+            "of them; a run's own ensemble is grey, and the black ensemble is the ensemble "
+            "across runs (the mean of the runs' ensembles).")
