@@ -88,7 +88,7 @@ def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: b
     reads by the model's call (automation bias) and time per read."""
     from wbsdesk.services.analysis_aided import build_aided_comparison
     from wbsdesk.services.report_aided import write_aided_report
-    from wbsdesk.services.result_tables_aided import aided_tables
+    from wbsdesk.services.result_tables_aided import aided_tables, effect_sentence
 
     with obj.open() as ws:
         comp = build_aided_comparison(ws, name, include_simulated=include_simulated,
@@ -104,6 +104,8 @@ def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: b
         design, *rest = tables
         for label, text in design.texts():
             click.echo(f"{label}: {text}")
+        for t in comp.tests:  # benefit or harm as the CI shows it
+            click.echo(effect_sentence(t, f"{100 * comp.ci_level:g}% CI"))
         for t in rest:
             click.secho(f"\n{t.title}", bold=True)
             table(t.headers(), t.texts())
