@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
+    QSplitter,
     QTableWidget,
     QTabWidget,
     QVBoxLayout,
@@ -37,6 +38,8 @@ __all__ = ["AUDIT_TAB", "WARNING_STYLE", "AuditTabWidget"]
 
 #: Name of the dashboard tab.
 AUDIT_TAB = "Audit"
+#: Height (px) the tab asks for: the diagram, its legend and a few table rows.
+ROOM = 280
 WARNING_STYLE = ("QLabel { background:#fde2e1; border:1px solid #d08080; color:#6b0000; "
                  "border-radius:3px; padding:4px 6px; font-weight:bold; }")
 
@@ -56,14 +59,15 @@ class AuditTabWidget(QScrollArea):
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumSize(260, 230)
-        self.plot.setMaximumWidth(340)
+        self.plot.setMinimumSize(220, 160)
+        self.plot.setMaximumSize(300, 300)
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "mean predicted probability (bin)")
         item.setLabel("left", "observed share of target photos")
         item.showGrid(x=True, y=True, alpha=0.15)
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setStyleSheet("QLabel { font-size:8pt; }")
         self.legend.setWordWrap(True)
         self.legend.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.tables = QTabWidget()
@@ -73,19 +77,39 @@ class AuditTabWidget(QScrollArea):
         self.note.setStyleSheet("QLabel { color:#444444; }")
         self._specs: list[ResultTable] = []
         self.sub: dict[str, QTableWidget] = {}
-        chart = QHBoxLayout()
-        chart.addWidget(self.plot)
-        chart.addWidget(self.legend, 1)
+        # left: the reliability diagram and its legend; right: the warning and the tables
+        left = QVBoxLayout()
+        left.addWidget(self.plot)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.warning)
+        right.addWidget(self.summary)
+        right.addWidget(self.legend)
+        right.addWidget(self.tables, 1)
+        right.addWidget(self.note)
         inner = QWidget()
-        v = QVBoxLayout(inner)
-        v.addWidget(self.warning)
-        v.addWidget(self.summary)
-        v.addLayout(chart)
-        v.addWidget(self.tables)
-        v.addWidget(self.note)
-        v.addStretch(1)
+        row = QHBoxLayout(inner)
+        row.addLayout(left)
+        row.addLayout(right, 1)
         self.setWidget(inner)
         self.tables.currentChanged.connect(self._on_tab_changed)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._ask_for_room()
+
+    def _ask_for_room(self) -> None:
+        """Grow the pane holding this tab (a vertical splitter's lower part) to show the
+        diagram and a table without scrolling, when the window allows."""
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QSplitter):
+            w = w.parentWidget()
+        if w is None or w.orientation() != Qt.Orientation.Vertical or self.height() >= ROOM:
+            return
+        sizes = w.sizes()
+        grow = min(ROOM - self.height(), max(0, sizes[0] - 200))
+        if grow > 0:
+            w.setSizes([sizes[0] - grow, *sizes[1:-1], sizes[-1] + grow])
 
     def clear(self) -> None:
         """Show nothing."""
@@ -108,7 +132,9 @@ class AuditTabWidget(QScrollArea):
         if content.warning:
             self.warning.setText(content.warning)
             self.warning.show()
-        self.summary.setText("<br>".join(content.intro))
+        # the report's first paragraph says what the audit holds; here each table's note does
+        self.summary.setText("<br>".join(content.intro[1:]))
+        self.summary.setVisible(len(content.intro) > 1)
         self._draw(content.chart)
         self._specs = list(content.tables)
         for t in self._specs:
@@ -128,8 +154,8 @@ class AuditTabWidget(QScrollArea):
         if chart is None:
             self.legend.setText("<i>No model to calibrate.</i>")
             return
-        lines = [f"<b>Reliability diagram</b> ({chart.n_bins} equal bins)<br>"
-                 "model · ECE · Brier score"]
+        lines = [f"<b>Reliability diagram</b> (left; {chart.n_bins} equal bins), model · ECE · "
+                 "Brier score:"]
         for label, color, points, ece, brier in chart.series:
             xs = [x for x, _, _ in points]
             ys = [y for _, y, _ in points]
@@ -137,8 +163,8 @@ class AuditTabWidget(QScrollArea):
                    symbolBrush=color, symbolPen=None)
             lines.append(f"<span style='color:{color}'>━━</span> {html.escape(label)} · "
                          f"{ece:.3f} · {brier:.3f}")
-        self.legend.setText("<br>".join(lines) + f"<br><span style='color:#555555'>"
-                            f"{html.escape(CHART_CAPTION)}</span>")
+        self.legend.setText(" &nbsp; ".join(lines))
+        self.legend.setToolTip(CHART_CAPTION)
 
     def _on_tab_changed(self, index: int) -> None:
         if 0 <= index < len(self._specs):
