@@ -3,9 +3,13 @@
 # Runs from the repository root with the machine's own python3/torch (no install):
 #   OUT=/some/dir bash benchmarks/gpu_check.sh            # everything (~17 min on an H200)
 #   QUICK=1 OUT=/some/dir bash benchmarks/gpu_check.sh    # no full protocol (~8 min)
+#   STEPS="throughput protocol_full" OUT=/some/dir bash benchmarks/gpu_check.sh   # only these
+#     (the two goals, ~2 + ~5 min: fits one 10-minute device call)
 # Writes *.json (one line each) and *.log into $OUT. Each step has its own time limit so
 # a slow step cannot starve the others. The protocol steps go through the engine's
 # scheduler (wbsdesk/ml/scheduler.py), exactly as 'wbsdesk train' runs the 25 units.
+# Peak GPU memory: nvidia-smi is sampled every 250 ms during each step (all processes,
+# worker processes included) into $OUT/NAME.mem; the step prints its peak per GPU.
 set -u
 OUT=${OUT:-/tmp/gpu_check}
 mkdir -p "$OUT"
@@ -14,10 +18,19 @@ PY=${PY:-python3}
 ARCHS=vgg16,vgg19,resnet18,resnet34,mobilenet_v2
 t0=$(date +%s)
 step() {  # step NAME LIMIT_S ARGS...
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit=$2 rc mem=""; shift 2
+  case " ${STEPS:-$name} " in *" $name "*) ;; *) return 0;; esac
   echo "== $name (limit ${limit}s, at +$(( $(date +%s) - t0 ))s)"
-  timeout "$limit" "$PY" "$@" >"$OUT/$name.json" 2>"$OUT/$name.log"
-  echo "rc=$? after +$(( $(date +%s) - t0 ))s"; tail -c 1500 "$OUT/$name.json"; echo
+  if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits -lms 250 \
+      >"$OUT/$name.mem" 2>/dev/null & mem=$!
+  fi
+  timeout "$limit" "$PY" "$@" >"$OUT/$name.json" 2>"$OUT/$name.log"; rc=$?
+  if [ -n "$mem" ]; then
+    kill "$mem" 2>/dev/null; wait "$mem" 2>/dev/null
+    awk -F', *' '$2+0 > m[$1] {m[$1] = $2+0} END {for (g in m) printf "peak GPU memory: cuda:%s %d MiB\n", g, m[g]}' "$OUT/$name.mem"
+  fi
+  echo "rc=$rc after +$(( $(date +%s) - t0 ))s"; tail -c 1500 "$OUT/$name.json"; echo
   [ -s "$OUT/$name.json" ] || tail -n 15 "$OUT/$name.log"
 }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
