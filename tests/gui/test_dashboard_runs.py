@@ -13,6 +13,7 @@ from tests.services.test_analysis import (
     synthetic_ratings,
 )
 from wbsdesk.gui.dashboard import DashboardWidget
+from wbsdesk.gui.roc_plot import LABEL_ROLE
 
 #: demo.toml's learning rate and schedule (a run's stored spec holds every setting).
 SAME = {"lr": 0.005, "lr_schedule": "cosine", "momentum": 0.9, "weight_decay": 1e-4}
@@ -69,6 +70,13 @@ def test_a_second_run_beside_the_first_shows_both_and_the_ensemble_across(qtbot,
     expected = table_map(build_runs_comparison(ws, "s", ["small", "wide"]))["table4"]
     assert shown == [r["model"] for r in expected.records()]
     assert shown[-1] == ACROSS_RUNS and "ResNet-18 · wide" in shown
+    # the plot's curve list says what the black ensemble is, and shades the runs apart
+    texts = [d.roc.curve_list.item(i).text() for i in range(d.roc.curve_list.count())]
+    assert f"{ACROSS_RUNS}\nmean of the runs' ensembles, AUC" in "|".join(texts)
+    colours = {d.roc.curve_list.item(i).data(LABEL_ROLE):
+               d.roc.curve_list.item(i).foreground().color().name()
+               for i in range(d.roc.curve_list.count())}
+    assert colours["ResNet-18 · small"] != colours["ResNet-18 · wide"]
     # the triage's Grad-CAM offers every run's architectures, not the runs' ensembles
     combo = d.triage.arch_combo
     assert [combo.itemData(i) for i in range(combo.count())] == [

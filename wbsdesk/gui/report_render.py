@@ -123,7 +123,8 @@ def _model_curves(plot: Any, models: Any, *, bands: bool, suffix: str = "",
             high = pg.PlotCurveItem(m.band.fpr, m.band.high, pen=None)
             plot.addItem(pg.FillBetweenItem(low, high, brush=pg.mkBrush(c)))
         width = 3.0 if m.ensemble else 2.0
-        name = (f"{m.label}{' (mean of models)' if m.ensemble else ''}{suffix}: "
+        mean = " (mean of the runs' ensembles)" if runs else " (mean of models)"
+        name = (f"{m.label}{mean if m.ensemble else ''}{suffix}: "
                 f"AUC {fmt_number(m.auc)}")
         if getattr(m, "baseline", False):  # the audit's trivial baseline: grey, dashed
             plot.plot(m.fpr, m.tpr, pen=pg.mkPen(BASELINE_COLOR, width=2.0, style=_dash()),

@@ -160,6 +160,7 @@ class RocPlotWidget(QWidget):
                    f"photos ({roc.n_pos} positive), out-of-fold, band ± 1 SD over "
                    f"{roc.n_folds} folds; {readers}</span>", color="#000000")
         p.plot([0, 1], [0, 1], pen=pg.mkPen("#999999", width=1, style=Qt.PenStyle.DashLine))
+        mean = "mean of the runs' ensembles" if roc.runs else "mean of the models"
         for m in c.models:
             color = model_color(m.name, roc.runs)
             items = []
@@ -173,12 +174,12 @@ class RocPlotWidget(QWidget):
                 items.append(band)
             line = p.plot(m.roc.fpr, m.roc.tpr,
                           pen=pg.mkPen(color, width=3.0 if m.name == "ensemble" else 2.0),
-                          name=f"{m.label}{' (mean of models)' if m.name == 'ensemble' else ''}"
+                          name=f"{m.label}{f' ({mean})' if m.name == 'ensemble' else ''}"
                                f": AUC {m.roc.auc:.3f}")
             items.append(line)
             self._curves.append(_Curve(m.label, m.roc.fpr, m.roc.tpr, m.roc.thresholds,
                                        "probability", items))
-            what = "mean of the models, " if m.name == "ensemble" else ""
+            what = f"{mean}, " if m.name == "ensemble" else ""
             self._add_entry(m.label, f"{what}AUC {m.roc.auc:.3f}", items, color,
                             legend_icon(color, width=3.0 if m.name == "ensemble" else 2.0))
         base = c.audit.baseline_model if c.audit is not None else None
