@@ -149,11 +149,15 @@ def test_the_wizard_takes_a_photo_folder_to_results(qtbot, ws, tmp_path):
     qtbot.waitUntil(lambda: page6.comparison is not None, timeout=120_000)
     comp = page6.comparison
     t = page6.table
-    assert comp.run == run and t.rowCount() == 1 and t.item(0, 0).text() == "ResNet-18"
+    base = comp.audit.baseline_model  # the audit's trivial baseline: a row and a curve
+    assert comp.run == run and t.item(0, 0).text() == "ResNet-18"
+    assert t.rowCount() == 1 + (base is not None)
     headers = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
     pooled = t.item(0, headers.index("Pooled AUC")).text()
     assert pooled == f"{comp.model('resnet18').roc.auc:.3f}"
-    assert page6.roc.curve_labels() == ["ResNet-18"]
+    assert page6.roc.curve_labels() == ["ResNet-18", *(["Trivial baseline"] if base else [])]
+    if comp.audit.warning:  # said in words above the table
+        assert "A trivial baseline" in page6.message.text() and page6.message.kind == "warn"
     assert "No physician has read these photos yet" in page6.message.text()
     shot(w, tmp_path / "6-summary.png")
     assert page6.dashboard_button.isEnabled()
