@@ -175,3 +175,18 @@ def test_delong_rejects_bad_input(y, s, match):
 def test_delong_rejects_bad_ci_level():
     with pytest.raises(UserError, match="ci_level"):
         delong_auc([0, 0, 1, 1], [1, 2, 3, 4], ci_level=95)
+
+
+def test_midranks_equal_scipys_average_ranks_exactly():
+    """The placements' own ranking (no scipy per-call overhead) gives scipy's midranks."""
+    from scipy.stats import rankdata
+
+    from wbsdesk.core.delong import midranks
+
+    rng = np.random.default_rng(3)
+    for shape in ((1, 1), (3, 7), (5, 120), (2, 301)):
+        a = np.round(rng.normal(size=shape), 1)  # many ties
+        assert np.array_equal(midranks(a), rankdata(a, axis=1, method="average"))
+        b = rng.normal(size=shape)
+        assert np.array_equal(midranks(b), rankdata(b, axis=1, method="average"))
+    assert np.array_equal(midranks(np.full((2, 4), 0.5)), np.full((2, 4), 2.5))

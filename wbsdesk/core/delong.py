@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from wbsdesk.core._checks import (
     ZERO_TOL,
@@ -43,6 +42,7 @@ __all__ = [
     "delong_auc",
     "delong_covariance",
     "delong_test",
+    "midranks",
 ]
 
 
@@ -64,6 +64,36 @@ class DelongCovariance:
     n_neg: int
 
 
+def midranks(a: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties sharing their mean rank) along each row of ``a`` (k, n).
+
+    Equal to ``scipy.stats.rankdata(a, axis=1, method="average")`` (the ranks are exact
+    halves), without its per-call overhead: a report with 25 models ranks some thousand
+    small arrays.
+
+    Examples
+    --------
+    >>> midranks(np.array([[0.2, 0.1, 0.2, 0.5]])).tolist()
+    [[2.5, 1.0, 2.5, 4.0]]
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    k, n = a.shape
+    if n == 0:
+        return np.zeros((k, 0))
+    order = np.argsort(a, axis=1, kind="stable")
+    s = np.take_along_axis(a, order, axis=1)
+    pos = np.broadcast_to(np.arange(n), (k, n))
+    starts = np.ones((k, n), dtype=bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]
+    ends = np.ones((k, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, pos, n)[:, ::-1], axis=1)[:, ::-1]
+    out = np.empty((k, n))
+    np.put_along_axis(out, order, (first + last) / 2.0 + 1.0, axis=1)
+    return out
+
+
 def placements(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AUCs and placement values of validated scores (shape (k, n)) and truth (bool, (n,)).
 
@@ -72,9 +102,9 @@ def placements(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
-    tz = rankdata(scores, axis=1, method="average")
-    tx = rankdata(scores[:, y], axis=1, method="average")
-    ty = rankdata(scores[:, ~y], axis=1, method="average")
+    tz = midranks(scores)
+    tx = midranks(scores[:, y])
+    ty = midranks(scores[:, ~y])
     tz_pos = tz[:, y]
     v10 = (tz_pos - tx) / n_neg
     v01 = 1.0 - (tz[:, ~y] - ty) / n_pos
