@@ -221,10 +221,9 @@ def colour_histograms(pixels: Any, bins: int = HISTOGRAM_BINS) -> np.ndarray:
     Returns shape ``(3 * bins,)``; each channel's shares sum to 1.
     """
     arr = _rgb(pixels)
-    if 256 % bins == 0:  # the same bins, on the 8-bit values (no 64-bit copy)
-        idx = arr // np.uint8(256 // bins)
-    else:
-        idx = (arr.astype(np.int64) * bins) // 256
+    # the same bins straight from the 8-bit values when bins divides 256 (no 64-bit copy)
+    idx = (arr // np.uint8(256 // bins) if 256 % bins == 0
+           else (arr.astype(np.int64) * bins) // 256)
     n = idx.shape[0] * idx.shape[1]
     return np.concatenate([np.bincount(idx[..., ch].ravel(), minlength=bins) / n
                            for ch in range(3)])
