@@ -115,3 +115,30 @@ def test_the_estimate_runs_the_units_as_the_scheduler_does():
     assert two.seconds(epochs=4) == pytest.approx(30 * 0.1 + 289)
     assert "2 units at a time" in two.describe(epochs=4) and "at a time" not in \
         est.describe(epochs=4)
+
+
+def test_the_estimate_counts_each_units_model_build_once_and_reads_plainly():
+    """The demo's shape: 2 architectures x 5 folds, one unit at a time on a 2-core CPU."""
+    timings = {"resnet18": {"seconds_per_step": 0.25, "seconds_per_eval_image": 0.01,
+                            "seconds_per_decode_image": 0.01, "seconds_per_checkpoint": 0.2,
+                            "seconds_per_build": 0.3},
+               "mobilenet_v2": {"seconds_per_step": 0.1, "seconds_per_eval_image": 0.005,
+                                "seconds_per_decode_image": 0.01,
+                                "seconds_per_checkpoint": 0.1, "seconds_per_build": 0.1}}
+    est = training_probe.ThroughputEstimate(
+        study="demo", device="cpu", device_label="CPU (2 threads)", precision="fp32",
+        input_px=64, batch_size=16, n_photos=150, steps_per_epoch=(8,) * 5,
+        checkpoint_every=1, sample_photos=8, test_photos=(30,) * 5, timings=timings,
+        checkpoint_seconds=60.0)
+    units = est.unit_seconds(epochs=10)
+    # build once + 8 steps x 10 epochs + one checkpoint (10 short epochs, one a minute)
+    # + 30 held-out predictions; per unit, not per epoch
+    assert units == pytest.approx([0.3 + 80 * 0.25 + 0.2 + 30 * 0.01] * 5
+                                  + [0.1 + 80 * 0.1 + 0.1 + 30 * 0.005] * 5)
+    assert est.seconds(epochs=10) == pytest.approx(150 * 0.01 + sum(units))  # 147.25 s
+    assert est.describe(epochs=10) == "about 2 min on CPU (2 threads)"
+    # an estimate stored before builds were timed still adds up (no build term)
+    old = dataclasses.replace(est, timings={a: {k: v for k, v in t.items()
+                                                if k != "seconds_per_build"}
+                                            for a, t in timings.items()})
+    assert old.seconds(epochs=10) == pytest.approx(est.seconds(epochs=10) - 5 * 0.4)

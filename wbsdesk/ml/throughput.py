@@ -4,14 +4,18 @@
 :func:`time_training_steps` builds an architecture, decodes a few crops and runs a few
 batches of the same :func:`~wbsdesk.ml.train.train_one_epoch` the cross-validation uses,
 with the protocol's input size, batch size, augmentation and execution plan; it times the
-steps after a warm-up, one evaluation pass and one checkpoint write. The caller
+model's construction, each step after a warm-up (the median counts: the first steps of a
+fresh model run slower, and one slow step on a busy machine should not scale a whole run),
+one evaluation pass at the size of a held-out fold and one checkpoint write. The caller
 extrapolates.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,10 +79,10 @@ class StepTiming:
     precision : str
         ``"fp32"`` or ``"bf16-autocast"``.
     seconds_per_step : float
-        Mean wall time of one training batch of ``batch_size`` images after warm-up.
+        Median wall time of one training batch of ``batch_size`` images after warm-up.
     steps_timed : int
     seconds_per_eval_image : float
-        Evaluation (held-out predictions) time per image.
+        Evaluation (held-out predictions) time per image, timed on ``eval_images`` images.
     seconds_per_decode_image : float
         Decoding one crop into memory (done once per run).
     seconds_per_checkpoint : float
@@ -93,6 +97,8 @@ class StepTiming:
     seconds_per_eval_image: float
     seconds_per_decode_image: float
     seconds_per_checkpoint: float
+    seconds_per_build: float = 0.0
+    """Building the model (random initialisation) and moving it to the device, once a unit."""
 
 
 def _sync(plan: ExecPlan) -> None:
@@ -100,7 +106,8 @@ def _sync(plan: ExecPlan) -> None:
         torch.cuda.synchronize()
 
 
-def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int = 1,
+def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int = 2,
+                        eval_images: int | None = None,
                         cancel: CancelToken | None = None) -> StepTiming:
     """Time ``steps`` training batches of ``arch`` as :func:`~wbsdesk.ml.cv.run_cv` runs them.
 
@@ -114,9 +121,13 @@ def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int 
         Input size, batch size, augmentation and execution fields (device, precision).
     arch : str
     steps : int, keyword-only
-        Timed batches (after ``warmup`` untimed ones).
+        Timed batches (after ``warmup`` untimed ones); their median is the step time.
     warmup : int, keyword-only
         Batches run first and not timed (allocation, cuDNN autotuning).
+    eval_images : int, optional, keyword-only
+        How many images the evaluation is timed on (the crops cycled), e.g. a held-out
+        fold's size: predicting 8 images costs more per image than predicting 30 in one
+        batch. Default: the crops given.
     cancel : CancelToken, optional, keyword-only
         Checked before every batch.
 
@@ -137,8 +148,11 @@ def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int 
         decode_s = (time.perf_counter() - t0) / max(len(paths), 1)
         images = images.to(plan.device)
         labels = torch.as_tensor(spec.labels, dtype=torch.int64, device=plan.device)
+        t0 = time.perf_counter()
         model = build_model(arch, num_outputs=spec.num_outputs).to(plan.device, memory_format=(
             torch.channels_last if plan.channels_last else torch.contiguous_format))
+        _sync(plan)
+        build_s = time.perf_counter() - t0
         optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum,
                                     weight_decay=spec.weight_decay)
         augment = TrainPreset(size=spec.input_px, rotation_degrees=spec.rotation_degrees,
@@ -148,35 +162,37 @@ def time_training_steps(spec: CVSpec, arch: str, *, steps: int = 3, warmup: int 
         # one extra sample: batch_slices drops a lone trailing one, never a full batch
         n_samples = (warmup + steps) * spec.batch_size + 1
         order = torch.arange(n_samples, device=plan.device) % len(images)
-        started: list[float] = []
+        marks: list[float] = []
 
         def before_batch(i: int, n: int) -> None:
             cancel.raise_if_cancelled()
-            if i == warmup:
+            if i >= warmup:
                 _sync(plan)
-                started.append(time.perf_counter())
+                marks.append(time.perf_counter())
 
         train_one_epoch(model, nn.CrossEntropyLoss(), optimizer, images, labels, order,
                         batch_size=spec.batch_size, transform=augment, plan=plan,
                         before_batch=before_batch)
         _sync(plan)
-        timed = steps
-        per_step = (time.perf_counter() - started[0]) / timed
+        marks.append(time.perf_counter())
+        per_step = statistics.median(b - a for a, b in itertools.pairwise(marks))
         evaluator = EvalPreset(size=spec.input_px, mean=spec.normalize_mean,
                                std=spec.normalize_std)
-        evaluate(model, images, transform=evaluator, plan=plan)  # warm-up
+        held_out = images[torch.arange(eval_images or len(images), device=plan.device)
+                          % len(images)]
+        evaluate(model, held_out, transform=evaluator, plan=plan)  # warm-up (same shapes)
         _sync(plan)
         t0 = time.perf_counter()
-        evaluate(model, images, transform=evaluator, plan=plan)
+        evaluate(model, held_out, transform=evaluator, plan=plan)
         _sync(plan)
-        eval_s = (time.perf_counter() - t0) / max(len(images), 1)
+        eval_s = (time.perf_counter() - t0) / max(len(held_out), 1)
         ckpt_s = _time_checkpoint(model, optimizer, Path(spec.run_dir))
     log.info("%s on %s: %.3f s per batch of %d at %d px", arch, plan.device, per_step,
              spec.batch_size, spec.input_px)
     return StepTiming(arch=arch, device=plan.device, precision=plan.precision,
-                      seconds_per_step=per_step, steps_timed=timed,
+                      seconds_per_step=per_step, steps_timed=steps,
                       seconds_per_eval_image=eval_s, seconds_per_decode_image=decode_s,
-                      seconds_per_checkpoint=ckpt_s)
+                      seconds_per_checkpoint=ckpt_s, seconds_per_build=build_s)
 
 
 def _time_checkpoint(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path) -> float:

@@ -145,7 +145,8 @@ class ThroughputEstimate:
     """Speeds measured on this machine, and the run they are extrapolated to.
 
     ``timings[arch]`` holds the measured ``seconds_per_step`` (one training batch),
-    ``seconds_per_eval_image``, ``seconds_per_decode_image`` and ``seconds_per_checkpoint``;
+    ``seconds_per_eval_image``, ``seconds_per_decode_image``, ``seconds_per_checkpoint`` and
+    ``seconds_per_build`` (building the model, once a unit; 0 when not measured);
     ``steps_per_epoch[i]`` is the number of batches of fold ``i`` (as the training loop
     counts them, from the study's photos, folds, batch size and augmented copies) and
     ``test_photos[i]`` its held-out photos. ``workers`` is how many units the local
@@ -179,8 +180,8 @@ class ThroughputEstimate:
     def unit_seconds(self, archs: Sequence[str] | None = None, *,
                      epochs: int) -> list[float]:
         """Seconds of each unit (architecture x fold), in the order the scheduler takes
-        them: its steps x the measured step time, its checkpoints (one per
-        ``checkpoint_every`` epochs, but no two within ``checkpoint_seconds``; the last
+        them: building its model, its steps x the measured step time, its checkpoints (one
+        per ``checkpoint_every`` epochs, but no two within ``checkpoint_seconds``; the last
         epoch's always) and predicting its held-out photos.
 
         Raises
@@ -197,7 +198,8 @@ class ThroughputEstimate:
                 epoch_s = max(fold_steps * t["seconds_per_step"], 1e-9)
                 every = max(self.checkpoint_every,
                             math.ceil(self.checkpoint_seconds / epoch_s))
-                out.append(fold_steps * epochs * t["seconds_per_step"]
+                out.append(t.get("seconds_per_build", 0.0)
+                           + fold_steps * epochs * t["seconds_per_step"]
                            + math.ceil(epochs / every) * t["seconds_per_checkpoint"]
                            + n_test * t["seconds_per_eval_image"])
         return out
@@ -233,14 +235,14 @@ class ThroughputEstimate:
         speeds = ", ".join(f"{a} {self.timings[a]['seconds_per_step']:.3g} s" for a in archs)
         return (f"Measured per batch of {self.batch_size} at {self.input_px} px ({speeds}); "
                 f"× {sum(self.steps_per_epoch)} batches per epoch over {self.folds} folds "
-                f"× {epochs} epochs, plus checkpoints and predictions"
+                f"× {epochs} epochs, plus building the models, checkpoints and predictions"
                 + (f", {self.workers} units (architecture × fold) at a time." if self.workers > 1
                    else ", one unit (architecture × fold) after another."))
 
 
 def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: str = "auto",
                      settings: Mapping[str, Any] | None = None,
-                     sample: int = 8, steps: int = 3, warmup: int = 1,
+                     sample: int = 8, steps: int = 3, warmup: int = 2,
                      progress: ProgressFn = no_progress,
                      cancel: CancelToken | None = None) -> ThroughputEstimate:
     """Measure a few training steps of each architecture here, for a time estimate.
@@ -264,7 +266,7 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
     sample : int, keyword-only
         How many of the study's crops to decode.
     steps, warmup : int, keyword-only
-        Timed and untimed batches per architecture.
+        Timed and untimed batches per architecture (the median timed batch counts).
     progress, cancel : keyword-only
         The job contract (one report per architecture).
 
@@ -293,15 +295,20 @@ def probe_throughput(ws: Workspace, name: str, archs: Sequence[str], *, device: 
             archs=tuple(archs), device=device, num_threads=threads)
         timings: dict[str, dict[str, float]] = {}
         precision, used = "fp32", "cpu"
+        # predictions are timed at a held-out fold's size, as training makes them
+        fold_sizes = [sum(1 for f in data.folds if f == k) for k in set(data.folds)]
+        held_out = max(fold_sizes, default=n)
         for i, arch in enumerate(archs):
             cancel.raise_if_cancelled()
             progress(Progress(i, len(archs), f"timing {arch} on this computer"))
-            t = time_training_steps(spec, arch, steps=steps, warmup=warmup, cancel=cancel)
+            t = time_training_steps(spec, arch, steps=steps, warmup=warmup,
+                                    eval_images=held_out, cancel=cancel)
             precision, used = t.precision, t.device
             timings[arch] = {"seconds_per_step": t.seconds_per_step,
                              "seconds_per_eval_image": t.seconds_per_eval_image,
                              "seconds_per_decode_image": t.seconds_per_decode_image,
-                             "seconds_per_checkpoint": t.seconds_per_checkpoint}
+                             "seconds_per_checkpoint": t.seconds_per_checkpoint,
+                             "seconds_per_build": t.seconds_per_build}
     progress(Progress(len(archs), len(archs), "timed"))
     copies = protocol.augmentation.copies
     steps_per_epoch = []
