@@ -159,6 +159,9 @@ def test_the_wizard_takes_a_photo_folder_to_results(qtbot, ws, tmp_path):
     if comp.audit.warning:  # said in words above the table
         assert "A trivial baseline" in page6.message.text() and page6.message.kind == "warn"
     assert "No physician has read these photos yet" in page6.message.text()
+    # the footnotes read as words: "model's", never an HTML escape such as "&#x27;"
+    note = page6.table_note.text()
+    assert "the model's probability" in note and "&#" not in note and "Mean ± SD" in note
     shot(w, tmp_path / "6-summary.png")
     assert page6.dashboard_button.isEnabled()
     page6.dashboard_button.click()

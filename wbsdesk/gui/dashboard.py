@@ -149,6 +149,7 @@ class DashboardWidget(QWidget):
         self._pending: DashboardInputs | None = None
         self._shown: DashboardInputs | None = None
         self._active = False  # nothing is computed until the view is first opened
+        self._closed = False  # set by shutdown()
 
         self.study_combo = QComboBox()
         self.run_combo = QComboBox()
@@ -166,6 +167,13 @@ class DashboardWidget(QWidget):
         self.busy.setTextVisible(False)
         self.busy.hide()
         top = QHBoxLayout()
+        for combo, chars in ((self.study_combo, 8), (self.run_combo, 14),
+                             (self.controls_combo, 12)):
+            # long study, run and group names elide rather than widen the window (the
+            # busy bar shown while computing once pushed it past its 1200 px)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(chars)
         for label, w in (("Study", self.study_combo), ("Run", self.run_combo),
                          ("Compare with", self.controls_combo)):
             top.addWidget(QLabel(f"<b>{label}</b>"))
@@ -332,11 +340,15 @@ class DashboardWidget(QWidget):
         job.start()
 
     def _on_succeeded(self, key: DashboardInputs, comp: Comparison) -> None:
+        if self._closed:  # queued from the job's thread after the window closed
+            return
         self.cache[key] = comp
         if key == self.inputs():
             self._show(key, comp)
 
     def _on_failed(self, failure: Any) -> None:
+        if self._closed:
+            return
         hint = f" ({failure.hint})" if getattr(failure, "hint", None) else ""
         self._show_nothing(f"Cannot compare: {failure.message}{hint}")
         if not getattr(failure, "user_error", False):
@@ -346,7 +358,7 @@ class DashboardWidget(QWidget):
         self.job = None
         self.busy.hide()
         pending, self._pending = self._pending, None
-        if pending is not None and pending == self.inputs():
+        if pending is not None and not self._closed and pending == self.inputs():
             self.refresh()
 
     def wait_until_ready(self, ms: int = 60_000) -> None:
@@ -370,6 +382,7 @@ class DashboardWidget(QWidget):
 
     def shutdown(self) -> None:
         """Cancel a running job and wait for its thread (window closing)."""
+        self._closed = True  # a result still queued must not reach the closed workspace
         if getattr(self, "plan_dialog", None) is not None:
             self.plan_dialog.close()  # waits for a plan being computed
         if self.job is not None:
@@ -454,14 +467,14 @@ class DashboardWidget(QWidget):
                                     + html.escape(" ".join(notes)))
         elif index >= 0 and self.tabs.widget(index) is self.triage:
             self.table_note.setText(f"<b>{TRIAGE_TAB}.</b> {TRIAGE_NOTE}")
-        elif index >= 0 and self.tabs.widget(index) is self.agreement:
-            self.table_note.setText(f"<b>{AGREEMENT_TAB}.</b> Each reader's first vs. repeat "
-                                    "reads of the same photos, and the readers' agreement with "
-                                    "each other (the report's agreement section).")
         elif index >= 0 and self.tabs.widget(index) is self.audit:
             self.table_note.setText(f"<b>{AUDIT_TAB}.</b> Calibration, subgroups and "
                                     "confounds of this comparison's cases (the report's audit "
                                     "section).")
+        elif index >= 0 and self.tabs.widget(index) is self.agreement:
+            self.table_note.setText(f"<b>{AGREEMENT_TAB}.</b> Each reader's first vs. repeat "
+                                    "reads of the same photos, and the readers' agreement with "
+                                    "each other (the report's agreement section).")
         elif index >= 0 and self.tabs.widget(index) is self.aided:
             self.table_note.setText(f"<b>{AIDED_TAB}.</b> The readers' unaided (blind) and "
                                     "aided reads of the study's aided sessions.")

@@ -110,11 +110,6 @@ class RocPlotWidget(QWidget):
         side = QVBoxLayout()
         side.addWidget(QLabel("<b>Curves and AUCs</b> (tick to show)"))
         side.addWidget(self.curve_list, 1)
-        boxes = QHBoxLayout()
-        boxes.addWidget(self.rating_box)
-        boxes.addWidget(self.aspect_box)
-        boxes.addStretch(1)
-        side.addLayout(boxes)
         h = QHBoxLayout()
         h.setContentsMargins(0, 0, 0, 0)
         h.addWidget(self.plot, 1)
@@ -123,7 +118,13 @@ class RocPlotWidget(QWidget):
         v = QVBoxLayout(self)
         v.setContentsMargins(0, 0, 0, 0)
         v.addLayout(h, 1)
-        v.addWidget(self.readout)
+        # the check boxes sit under the plot, beside the read-out, so the curve list
+        # keeps the plot's full height for its entries (a study has 8 or more)
+        below = QHBoxLayout()
+        below.addWidget(self.readout, 1)
+        below.addWidget(self.rating_box)
+        below.addWidget(self.aspect_box)
+        v.addLayout(below)
         self._curves: list[_Curve] = []
         self._rating_items: list[Any] = []
         self._entries: dict[str, list[Any]] = {}
@@ -189,9 +190,12 @@ class RocPlotWidget(QWidget):
                           name=f"{base.label}: AUC {base.roc.auc:.3f}")
             self._curves.append(_Curve(base.label, base.roc.fpr, base.roc.tpr,
                                        base.roc.thresholds, "probability", [line]))
-            self._add_entry(base.label, f"not a CNN · AUC {base.roc.auc:.3f}", [line],
-                            BASELINE_COLOR,
-                            legend_icon(BASELINE_COLOR, dashed=True, width=2.0))
+            # one line: the list keeps room for every model and reader at 1200 x 760
+            self._add_entry(base.label, f"AUC {base.roc.auc:.3f}", [line], BASELINE_COLOR,
+                            legend_icon(BASELINE_COLOR, dashed=True, width=2.0),
+                            one_line=True, tip="Not a CNN: a logistic regression on capture "
+                            "statistics, an 8×8 thumbnail and colour histograms, on the same "
+                            "folds (see the Audit tab).")
         for i, r in enumerate(c.readers):
             color = READER_COLORS[i % len(READER_COLORS)]
             symbol = READER_SYMBOLS[i % len(READER_SYMBOLS)]
@@ -221,8 +225,12 @@ class RocPlotWidget(QWidget):
         p.setYRange(0, 1, padding=0.02)
 
     def _add_entry(self, label: str, detail: str, items: list[Any], color: str,
-                   icon: QIcon, *, shown: str | None = None) -> None:
-        item = QListWidgetItem(icon, f"{shown or label}\n{detail}")
+                   icon: QIcon, *, shown: str | None = None, one_line: bool = False,
+                   tip: str = "") -> None:
+        sep = " · " if one_line else "\n"
+        item = QListWidgetItem(icon, f"{shown or label}{sep}{detail}")
+        if tip:
+            item.setToolTip(tip)
         item.setData(LABEL_ROLE, label)
         item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
         item.setCheckState(Qt.CheckState.Checked)

@@ -13,6 +13,7 @@ import html
 import logging
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, QWizard
 
 from wbsdesk.core.training_request import TrainRequest
@@ -186,6 +187,7 @@ class SummaryPage(WizardPageBase):
         self.table_note = QLabel()
         self.table_note.setWordWrap(True)
         self.table_note.setStyleSheet("color:#555555;")
+        self.table_note.setTextFormat(Qt.TextFormat.PlainText)  # footnotes are plain words
         self.roc = RocPlotWidget()
         self.roc.setMinimumHeight(260)
         self.dashboard_button = QPushButton("Open the Dashboard")
@@ -241,7 +243,7 @@ class SummaryPage(WizardPageBase):
         fit_height(self.table)
         self.table_holder.addWidget(self.table)
         self.table_title.setText(f"<b>{html.escape(table4.title)}</b>")
-        self.table_note.setText(html.escape(" ".join(table4.footnotes())))
+        self.table_note.setText(" ".join(table4.footnotes()))
         self.roc.show_comparison(comp)
         self.roc.rating_box.setVisible(bool(comp.readers))
         c = comp.counts
