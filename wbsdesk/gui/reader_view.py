@@ -438,12 +438,13 @@ class ReaderWidget(QWidget):
         except Exception as exc:
             self._fail(exc)
             return
-        s = self.summary
-        self._message("Thank you — the session is complete",
-                      f"Photos read: {s['photos_read']}\n\n"
-                      f"Time taken: {fmt_duration(s['seconds'])}",
-                      "Done  (Enter)", "done")
-        self.finished.emit(s)
+        self._message(*self._finish_text(self.summary), "Done  (Enter)", "done")
+        self.finished.emit(self.summary)
+
+    def _finish_text(self, s: dict[str, Any]) -> tuple[str, str]:
+        """The closing screen's title and text for the session summary ``s``."""
+        return ("Thank you — the session is complete",
+                f"Photos read: {s['photos_read']}\n\nTime taken: {fmt_duration(s['seconds'])}")
 
     def _fail(self, exc: BaseException) -> None:
         log.error("reading session stopped: %s", exc)

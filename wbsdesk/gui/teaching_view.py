@@ -142,20 +142,11 @@ class TeachingReaderWidget(ReaderWidget):
         self.feedback_photo.hide()
         super()._message(title, text, button, action)
 
-    def _finish(self) -> None:
-        self._stop_timers()
-        self.canvas.set_image(None)
-        try:
-            self.summary = self._on_finish()
-        except Exception as exc:
-            self._fail(exc)
-            return
-        s = self.summary
-        self._message("The teaching session is complete",
-                      f"Right answers: {s['correct']} of {s['photos_read']}\n\n"
-                      f"Time: {fmt_duration(s['seconds'])}\n\n"
-                      "These answers are not part of the study.", "Done  (Enter)", "done")
-        self.finished.emit(s)
+    def _finish_text(self, s: dict[str, Any]) -> tuple[str, str]:
+        return ("The teaching session is complete",
+                f"Right answers: {s['correct']} of {s['photos_read']}\n\n"
+                f"Time: {fmt_duration(s['seconds'])}\n\n"
+                "These answers are not part of the study.")
 
 
 def reader_text_color(kind: str) -> str:
