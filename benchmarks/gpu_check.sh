@@ -52,6 +52,14 @@ step protocol_e10_w4 ${E10_LIMIT:-100} benchmarks/paper_protocol.py --device cud
 # best of the e10 steps above.
 step protocol_full ${FULL_LIMIT:-600} benchmarks/paper_protocol.py --device cuda --epochs 100 \
   ${PROTOCOL_WORKERS:+--workers $PROTOCOL_WORKERS}
+# The same protocol end to end through the product (workspace, study, 'wbsdesk train': plan,
+# train, out-of-fold import into the store): needs wbsdesk's dependencies (PY=.venv/bin/python
+# after 'make install'); run it with E2E=1 or STEPS="... protocol_e2e".
+if [ "${E2E:-0}" = 1 ] || [ -n "${STEPS:-}" ]; then
+  [ "${E2E:-0}" = 1 ] && [ -n "${STEPS:-}" ] && STEPS="$STEPS protocol_e2e"
+  step protocol_e2e ${E2E_LIMIT:-600} benchmarks/paper_protocol_e2e.py --device cuda \
+    ${PROTOCOL_WORKERS:+--workers $PROTOCOL_WORKERS}
+fi
 # Fold-batched training (benchmarks/stacked.py, not shipped): would the 5 folds of one
 # architecture as one grouped model beat 5 units? Kept as a comparison.
 [ "${FOLD_BATCHED:-0}" = 1 ] && step fold_batched ${FOLD_BATCHED_LIMIT:-240} benchmarks/fold_batched.py \
