@@ -39,3 +39,21 @@ def test_copy_table_on_the_agreement_tab_copies_both_tables(qtbot, run_ws):  # n
     assert f"\n{inter.title}\nMeasure\tOf\t" in text
     lines = text.splitlines()  # title, header, 4 readers; a blank line; title, header, 2
     assert len(lines) == 11 and lines[6] == "" and len(lines[2].split("\t")) == 7
+
+
+def test_copy_table_on_the_audit_tab_copies_the_audit_table_on_show(qtbot, run_ws):  # noqa: F811
+    from wbsdesk.gui.dashboard_audit import AUDIT_TAB
+
+    d = _open(qtbot, run_ws)
+    tabs = [d.tabs.tabText(i) for i in range(d.tabs.count())]
+    d.tabs.setCurrentIndex(tabs.index(AUDIT_TAB))
+    for i in range(d.audit.tables.count()):  # raised AttributeError before
+        d.audit.tables.setCurrentIndex(i)
+        inner = d.audit.tables.currentWidget()
+        text = d.copy_table()
+        if hasattr(inner, "rowCount"):
+            assert len(text.splitlines()) == 1 + inner.rowCount()
+            assert text.split("\t")[0] == inner.horizontalHeaderItem(0).text().replace(
+                "\n", " ")
+        else:
+            assert text.strip() == inner.text().strip()

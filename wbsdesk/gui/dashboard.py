@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -492,10 +493,14 @@ class DashboardWidget(QWidget):
         t = self.tabs.currentWidget()
         if t is self.triage:
             t = self.triage.table
+        elif t is self.audit:  # the audit table on show in its own tabs
+            t = self.audit.tables.currentWidget()
         if t is self.agreement:  # two tables, one after the other
             text = self.agreement.tsv()
-        else:
-            text = table_tsv(t) if t is not None else ""
+        elif isinstance(t, QTableWidget):
+            text = table_tsv(t)
+        else:  # nothing, or an audit table without rows: its words
+            text = t.text() + "\n" if isinstance(t, QLabel) else ""
         QGuiApplication.clipboard().setText(text)
         return text
 
