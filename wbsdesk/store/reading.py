@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from wbsdesk.store.repo import now_iso
+from wbsdesk.store.repo import insert_once, now_iso
 
 READ_COLUMNS = ("session_id", "photo_id", "position", "practice", "rating", "binary_read",
                 "shown_mono", "hidden_mono", "answered_mono", "shown_at", "hidden_at",
@@ -176,17 +176,8 @@ class ReadingRepo:
         """
         row = {"session_id": session_id, "recorded_at": now_iso(), "modality": "unaided",
                "phase": 1, **values}
-        unknown = set(row) - set(READ_COLUMNS)
-        if unknown:
-            raise KeyError(f"unknown read columns {sorted(unknown)}")
-        for flag in ("practice", "binary_read", "after_interruption", "heatmap_viewed"):
-            if row.get(flag) is not None:
-                row[flag] = int(row[flag])
-        cur = self.db.execute(
-            f"INSERT INTO reads ({', '.join(READ_COLUMNS)}) VALUES "
-            f"({', '.join('?' * len(READ_COLUMNS))}) ON CONFLICT DO NOTHING",
-            [row.get(c) for c in READ_COLUMNS])
-        if cur.rowcount == 1:
+        if insert_once(self.db, "reads", READ_COLUMNS, row, what="read", flags=(
+                "practice", "binary_read", "after_interruption", "heatmap_viewed")):
             return True
         phase = row["phase"]
         held = self.db.execute(

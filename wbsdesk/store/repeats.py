@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from wbsdesk.core.repeats import RepeatSlot
-from wbsdesk.store.repo import now_iso
+from wbsdesk.store.repo import insert_once, now_iso
 
 REPEAT_READ_COLUMNS = ("session_id", "position", "photo_id", "rating", "binary_read",
                        "shown_mono", "hidden_mono", "answered_mono", "shown_at", "hidden_at",
@@ -45,22 +45,13 @@ class RepeatsRepo:
             If the position is not a repeat of the session, or holds another photo's read.
         """
         row = {"session_id": session_id, "recorded_at": now_iso(), **values}
-        unknown = set(row) - set(REPEAT_READ_COLUMNS)
-        if unknown:
-            raise KeyError(f"unknown repeat read columns {sorted(unknown)}")
-        for flag in ("binary_read", "after_interruption"):
-            if row.get(flag) is not None:
-                row[flag] = int(row[flag])
         slot = self.db.execute("SELECT photo_id FROM repeat_slots WHERE session_id = ? AND"
                                " position = ?", [session_id, row["position"]]).fetchone()
         if slot is None or int(slot[0]) != int(row["photo_id"]):
             raise ValueError(f"session {session_id} has no repeat of photo {row['photo_id']} "
                              f"at position {row['position']}")
-        cur = self.db.execute(
-            f"INSERT INTO repeat_reads ({', '.join(REPEAT_READ_COLUMNS)}) VALUES "
-            f"({', '.join('?' * len(REPEAT_READ_COLUMNS))}) ON CONFLICT DO NOTHING",
-            [row.get(c) for c in REPEAT_READ_COLUMNS])
-        return cur.rowcount == 1
+        return insert_once(self.db, "repeat_reads", REPEAT_READ_COLUMNS, row,
+                           flags=("binary_read", "after_interruption"), what="repeat read")
 
     def repeat_reads(self, session_id: int) -> list[dict[str, Any]]:
         """A session's repeat reads, by position (flags as bool)."""

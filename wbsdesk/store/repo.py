@@ -16,6 +16,26 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def insert_once(db: Database, table: str, columns: tuple[str, ...], row: dict[str, Any], *,
+                flags: tuple[str, ...] = (), what: str) -> bool:
+    """Insert ``row`` into ``table`` unless its key is already held (the reads' idempotent
+    write); ``True`` when a row was added.
+
+    ``row`` may hold only ``columns`` (``KeyError`` naming ``what`` otherwise); its
+    ``flags`` are stored as 0/1 (converted in ``row`` itself).
+    """
+    unknown = set(row) - set(columns)
+    if unknown:
+        raise KeyError(f"unknown {what} columns {sorted(unknown)}")
+    for flag in flags:
+        if row.get(flag) is not None:
+            row[flag] = int(row[flag])
+    cur = db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                     f"({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING",
+                     [row.get(c) for c in columns])
+    return cur.rowcount == 1
+
+
 @dataclass(frozen=True)
 class StudyRow:
     """A study as stored."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from wbsdesk.store.repo import now_iso
+from wbsdesk.store.repo import insert_once, now_iso
 
 TEACHING_READ_COLUMNS = ("teaching_session_id", "position", "photo_id", "rating",
                          "binary_read", "truth_group", "correct", "display_s", "response_s",
@@ -61,17 +61,8 @@ class TeachingRepo:
     def insert_teaching_read(self, teaching_id: int, **values: Any) -> bool:
         """Store one teaching answer idempotently; ``False`` when that position was stored."""
         row = {"teaching_session_id": teaching_id, "recorded_at": now_iso(), **values}
-        unknown = set(row) - set(TEACHING_READ_COLUMNS)
-        if unknown:
-            raise KeyError(f"unknown teaching read columns {sorted(unknown)}")
-        for flag in ("binary_read", "correct"):
-            if row.get(flag) is not None:
-                row[flag] = int(row[flag])
-        cur = self.db.execute(
-            f"INSERT INTO teaching_reads ({', '.join(TEACHING_READ_COLUMNS)}) VALUES "
-            f"({', '.join('?' * len(TEACHING_READ_COLUMNS))}) ON CONFLICT DO NOTHING",
-            [row.get(c) for c in TEACHING_READ_COLUMNS])
-        return cur.rowcount == 1
+        return insert_once(self.db, "teaching_reads", TEACHING_READ_COLUMNS, row,
+                           flags=("binary_read", "correct"), what="teaching read")
 
     def teaching_reads(self, teaching_id: int) -> list[dict[str, Any]]:
         """A teaching session's answers, by position."""
