@@ -34,6 +34,7 @@ from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.core.protocol import Reading
 from wbsdesk.errors import UserError
 from wbsdesk.services.analysis_data import name_list
+from wbsdesk.services.face_jobs import MODEL_CROP_FORMAT, READER_CROP_FORMAT
 from wbsdesk.services.studies import Study, load_study
 from wbsdesk.services.workspace import Workspace
 from wbsdesk.store.aids import AidSetRow
@@ -244,7 +245,8 @@ def _heatmaps(ws: Workspace, study: Study, row: RunRow, archs: Sequence[str],
             if fm is None:
                 raise UserError(f"run {row.name!r} has no {a} model of fold {fold}, which "
                                 f"scored {names[pid]}")
-            with Image.open(ws.root / crops[pid].model_crop_path) as im:
+            with Image.open(ws.root / crops[pid].model_crop_path,
+                            formats=[MODEL_CROP_FORMAT]) as im:
                 x = preprocess(im.convert("RGB"), size=fm.input_px,
                                mean=fm.config["normalize_mean"], std=fm.config["normalize_std"])
             heat = gradcam(fm.model, x)
@@ -259,9 +261,9 @@ def _heatmaps(ws: Workspace, study: Study, row: RunRow, archs: Sequence[str],
         progress(Progress(done, total, "drawing heatmaps"))
         done += 1
         c = crops[pid]
-        with Image.open(ws.root / c.model_crop_path) as im:
+        with Image.open(ws.root / c.model_crop_path, formats=[MODEL_CROP_FORMAT]) as im:
             model_px = im.width
-        with Image.open(ws.root / c.reader_crop_path) as im:
+        with Image.open(ws.root / c.reader_crop_path, formats=[READER_CROP_FORMAT]) as im:
             reader = im.convert("RGB")
         where = {"model_matrix": c.model_matrix, "reader_window": c.reader_window,
                  "model_crop_px": model_px, "reader_px": reader.width}

@@ -275,7 +275,7 @@ def _figure(png: Path | None, caption: str, room: float,
                                 "</i>", styles["body"])]
     from PIL import Image as PilImage
 
-    with PilImage.open(png) as im:
+    with PilImage.open(png, formats=["PNG"]) as im:  # the figure it rendered
         w_px, h_px = im.size
     width = min(room, w_px / FIGURE_DPI * 72.0)  # 300 dpi, or denser to fit the page
     height = width * h_px / w_px

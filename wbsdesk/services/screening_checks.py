@@ -27,6 +27,7 @@ from wbsdesk.core.screening_checks import (
 from wbsdesk.core.screening_checks import (
     study_reference as summarise,
 )
+from wbsdesk.services.face_jobs import MODEL_CROP_FORMAT
 from wbsdesk.services.studies import load_study
 from wbsdesk.services.workspace import Workspace
 
@@ -73,7 +74,8 @@ def study_reference(ws: Workspace, name: str) -> StudyReference:
         crop = crops[p.id]
         px = int(crop.settings.get("model_crop_px", study.protocol.faces.model_crop_px))
         try:
-            with Image.open(ws.root / str(crop.model_crop_path)) as im:
+            with Image.open(ws.root / str(crop.model_crop_path),
+                            formats=[MODEL_CROP_FORMAT]) as im:
                 pixels = np.asarray(im.convert("RGB"))
         except (OSError, ValueError) as exc:
             log.warning("screening reference: crop of photo %s unreadable: %s", p.id, exc)

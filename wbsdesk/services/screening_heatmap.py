@@ -203,7 +203,7 @@ def screening_heatmap(root: Path, name: str, crop_png: bytes, *, run: str, arch:
         row, models = load_arch_models(ws, name, run, arch, device=device)
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Grad-CAM of {arch_label(arch)}"))
-    with Image.open(io.BytesIO(crop_png)) as im:
+    with Image.open(io.BytesIO(crop_png), formats=["PNG"]) as im:
         crop = im.convert("RGB")
     heat, info = gradcam_of_crop(models, crop, run=row.name, target=target, fold=fold)
     png = overlay_png(crop, heat)
