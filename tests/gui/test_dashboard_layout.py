@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QTableWidget
@@ -27,6 +28,7 @@ from wbsdesk.gui.loss_plot import LossPlotWidget
 from wbsdesk.gui.main_window import MainWindow
 from wbsdesk.gui.studies_view import StudiesWidget
 from wbsdesk.services.analysis import build_comparison
+from wbsdesk.services.studies import load_study
 
 #: The window's size when it opens.
 DEFAULT = (1200, 760)
@@ -120,9 +122,12 @@ def test_the_demo_opens_with_its_simulated_readers_clearly_flagged(qtbot, run_ws
     assert "Synthetic demo data" in d.banner.text()
     assert "4 simulated reader(s) included" in d.banner.text()
     legend = d.roc.legend_texts()
-    assert [x.split("\n")[0] for x in legend[:3]] == ["ResNet-18", "MobileNet-V2", "Ensemble"]
-    # the audit's trivial baseline on one line, then the four simulated readers
-    assert legend[3].startswith("Trivial baseline · AUC ") and "\n" not in legend[3]
+    # the models, the ensemble and the audit's trivial baseline each named with the AUC on
+    # one line (the ensemble says what it is on a second), then the four simulated readers
+    assert [x.split(" · ")[0] for x in legend[:4]] == ["ResNet-18", "MobileNet-V2", "Ensemble",
+                                                        "Trivial baseline"]
+    assert all("\n" not in x for x in (legend[0], legend[1], legend[3]))
+    assert legend[2].split("\n")[1] == "mean of the models"
     assert all("simulated" in x.split("\n")[1] for x in legend[4:]) and len(legend) == 8
     t5 = d.table("Table 5 · readers")
     for r in range(t5.rowCount() - 1):  # the last row is the average
@@ -343,3 +348,38 @@ def test_a_comparison_finishing_after_the_window_closed_touches_nothing(qtbot, r
     d._on_succeeded(d.inputs(), object())  # queued from the job's thread: ignored
     d._on_finished()
     assert d.comparison is None
+
+
+def test_every_curve_entry_is_readable_with_two_lines_of_notes(qtbot, demo_ws):
+    """As in the demo after a quick training: weak models under the trivial baseline put a
+    second line in the banner, a fold with undefined precision two lines of notes; the eight
+    curve entries (models, ensemble, baseline, four simulated readers) still show whole in
+    the list beside the plot, with no scrolling, at the default window."""
+    study = load_study(demo_ws, "demo")
+    folds = demo_ws.store.folds(study.id)
+    photos = [p for p in demo_ws.store.photos(study.id)
+              if p.is_primary and p.subject_id in folds]
+    subj = {s.id: s for s in demo_ws.store.subjects(study.id)}
+    subjects = {subj[p.subject_id].key: {"photo": p.id, "group": subj[p.subject_id].group,
+                                         "fold": folds[p.subject_id]} for p in photos}
+    rng = np.random.default_rng(3)  # models near chance: the baseline beats them
+    probs = {a: {s["photo"]: float(rng.uniform(0.05, 0.95)) for s in subjects.values()}
+             for a in ("resnet18", "mobilenet_v2")}
+    for s in subjects.values():  # ResNet-18 calls no photo of fold 1 positive
+        if s["fold"] == 1:
+            probs["resnet18"][s["photo"]] = 0.2
+    add_run(demo_ws, "demo", subjects, probs)
+    w = _dashboard_window(qtbot, demo_ws)
+    d = w.dashboard
+    assert "beats the best CNN" in d.banner.text()
+    assert d.banner.height() >= 2 * d.banner.fontMetrics().lineSpacing()
+    assert any("undefined" in n for n in d.notes.shown_notes())
+    assert d.notes.height() >= 2 * d.notes.fontMetrics().lineSpacing()  # as in the demo
+    lst = d.roc.curve_list
+    assert lst.count() == 8
+    QApplication.processEvents()
+    for i in range(lst.count()):
+        rect = lst.visualItemRect(lst.item(i))
+        assert lst.viewport().rect().contains(rect), (lst.item(i).text(), rect,
+                                                      lst.viewport().rect())
+    assert not lst.verticalScrollBar().isVisible()

@@ -26,6 +26,7 @@ from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QCheckBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -110,21 +111,21 @@ class RocPlotWidget(QWidget):
         side = QVBoxLayout()
         side.addWidget(QLabel("<b>Curves and AUCs</b> (tick to show)"))
         side.addWidget(self.curve_list, 1)
-        h = QHBoxLayout()
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(self.plot, 1)
-        h.addLayout(side)
         self.curve_list.setFixedWidth(LEGEND_WIDTH)
-        v = QVBoxLayout(self)
-        v.setContentsMargins(0, 0, 0, 0)
-        v.addLayout(h, 1)
-        # the check boxes sit under the plot, beside the read-out, so the curve list
-        # keeps the plot's full height for its entries (a study has 8 or more)
+        # the check boxes sit under the plot, beside the read-out, and the curve list runs
+        # down beside them too: it keeps the room of the plot and that row for its entries
+        # (a study has 8 or more; the demo's must all show at the default 1200 x 760)
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
         below.addWidget(self.rating_box)
         below.addWidget(self.aspect_box)
-        v.addLayout(below)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.plot, 0, 0)
+        grid.addLayout(side, 0, 1, 2, 1)
+        grid.addLayout(below, 1, 0)
+        grid.setRowStretch(0, 1)
+        grid.setColumnStretch(0, 1)
         self._curves: list[_Curve] = []
         self._rating_items: list[Any] = []
         self._entries: dict[str, list[Any]] = {}
@@ -180,9 +181,12 @@ class RocPlotWidget(QWidget):
             items.append(line)
             self._curves.append(_Curve(m.label, m.roc.fpr, m.roc.tpr, m.roc.thresholds,
                                        "probability", items))
-            what = f"{mean}, " if m.name == "ensemble" else ""
-            self._add_entry(m.label, f"{what}AUC {m.roc.auc:.3f}", items, color,
-                            legend_icon(color, width=3.0 if m.name == "ensemble" else 2.0))
+            # the name and AUC on one line (the ensemble says what it is on a second):
+            # the list keeps room for every reader
+            what = f"\n{mean}" if m.name == "ensemble" else ""
+            self._add_entry(m.label, f"AUC {m.roc.auc:.3f}{what}", items, color,
+                            legend_icon(color, width=3.0 if m.name == "ensemble" else 2.0),
+                            one_line=True)
         base = c.audit.baseline_model if c.audit is not None else None
         if base is not None:  # the audit's trivial baseline: grey and dashed, not a CNN
             line = p.plot(base.roc.fpr, base.roc.tpr,
