@@ -61,8 +61,12 @@ def _lines(text: str) -> list[str]:
 
 
 def _check_table_fits(t: QTableWidget, unit: int, tab: str) -> None:
-    """At least 8 one-line rows visible, every column inside, no text elided."""
+    """At least 8 one-line rows visible (8 rows whole, or all of a shorter table), every
+    column inside, no text elided."""
     assert t.viewport().height() >= 8 * unit, tab
+    whole = [r for r in range(t.rowCount())
+             if t.rowViewportPosition(r) + t.rowHeight(r) <= t.viewport().height()]
+    assert len(whole) >= min(8, t.rowCount()), f"{tab}: only {len(whole)} rows show"
     header = t.horizontalHeader()
     widths = [header.sectionSize(c) for c in range(t.columnCount())]
     assert sum(widths) <= t.viewport().width(), f"{tab}: cut off at the right"

@@ -33,6 +33,9 @@ MIN_ROWS = 8
 TEXT_ONE_LINE = 24
 #: Result-table headers longer than this take two lines.
 HEADER_ONE_LINE = 13
+#: Widest a result table may be with every cell on one line (px): the room for a table in
+#: the default 1200 x 760 window. A wider one breaks its long cells (:func:`shown_text`).
+ONE_LINE_WIDTH = 940
 
 
 def two_lines(label: str, longer_than: int = 19) -> str:
@@ -98,13 +101,16 @@ def min_table_height(t: QTableWidget, rows: int = MIN_ROWS) -> int:
             + 2 * t.frameWidth())
 
 
-def make_result_table(table: ResultTable) -> QTableWidget:
+def make_result_table(table: ResultTable, *, one_line_width: int = ONE_LINE_WIDTH,
+                      ) -> QTableWidget:
     """A read-only, sortable Qt table showing ``table`` (numbers right-aligned).
 
-    Long headers and long cells take two lines (:func:`shown_text`; the TSV copy joins
-    them again); columns fit their text; the table is never shorter than its header and
-    :data:`MIN_ROWS` rows. Each column's footnote is its header's tooltip
-    (the footnotes are also shown under the table by the view).
+    Long headers take two lines; so do long cells (:func:`shown_text`; the TSV copy joins
+    them again) when the table would be wider than ``one_line_width`` px with every cell
+    on one line, and only then (one-line rows show more of a long table). Columns fit
+    their text; the table is never shorter than its header and :data:`MIN_ROWS` rows. Each
+    column's footnote is its header's tooltip (the footnotes are also shown under the
+    table by the view).
     """
     cols = table.columns
     t = QTableWidget(len(table.rows), len(cols))
@@ -120,7 +126,7 @@ def make_result_table(table: ResultTable) -> QTableWidget:
     right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
     for r, row in enumerate(table.rows):
         for j, (c, value) in enumerate(zip(cols, row, strict=True)):
-            item = _SortItem(shown_text(c, c.text(value)))
+            item = _SortItem(c.text(value))
             key = c.sort_key(value)
             item.setData(SORT_ROLE, key)
             if c.numeric:
@@ -133,6 +139,13 @@ def make_result_table(table: ResultTable) -> QTableWidget:
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(False)
     t.resizeColumnsToContents()
+    width = sum(header.sectionSize(j) for j in range(len(cols)))
+    if width > one_line_width:  # too wide on one line: long cells take two
+        for r in range(t.rowCount()):
+            for j, c in enumerate(cols):
+                item = t.item(r, j)
+                item.setText(shown_text(c, item.text()))
+        t.resizeColumnsToContents()
     t.resizeRowsToContents()
     t.setMinimumHeight(min_table_height(t))
     return t
