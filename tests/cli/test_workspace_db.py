@@ -163,6 +163,21 @@ def test_db_check_writes_nothing(tmp_path):
     assert "no such workspace folder" in res.output and not missing.exists()
 
 
+def test_db_check_says_how_to_remove_the_orphaned_files_it_lists(tmp_path):
+    root = tmp_path / "ws"
+    run(root, "study", "create", "s", "--protocol", str(PROTOCOLS / "demo.toml"))
+    stray = root / "photos" / "ff" / ("f" * 64 + ".png")  # what a killed import left
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left over")
+    text = run(root, "db", "check").output
+    assert f"orphaned file: {stray}" in text
+    assert "1 orphaned file(s)" in text and "'wbsdesk db check --repair' removes them" in text
+    assert stray.exists()
+    text = run(root, "db", "check", "--repair", "--yes").output
+    assert "Removed 1 orphaned files." in text and "--repair' removes them" not in text
+    assert not stray.exists()
+
+
 def test_db_check_reports_pending_migrations_instead_of_applying_them(tmp_path):
     root = tmp_path / "ws"
     db_path(root).parent.mkdir(parents=True)

@@ -133,6 +133,11 @@ def _second_photo(folder: Path) -> str:
     return f"{HEADER}\n{GOOD_ROW}\nF1,bad.png,wbs\n"
 
 
+def _fifo(folder: Path) -> str:
+    os.mkfifo(folder / "bad.jpg")  # opening it to read would wait for a writer for ever
+    return f"{HEADER}\n{GOOD_ROW}\nB1,bad.jpg,wbs\n"
+
+
 def _conflict(folder: Path) -> str:
     photo(12).save(folder / "bad.png")
     return f"{HEADER},primary\nG1,good.png,healthy,1\nG1,bad.png,wbs,0\n"
@@ -181,6 +186,8 @@ CASES: dict[str, BadCase] = {c.name: c for c in (
             "unknown group 'noonan'", names=None),
     BadCase("duplicate_subject_conflict", _conflict, "disagrees with row 2", names=None),
     BadCase("second_photo_without_primary", _second_photo, "already has a photo", row=3),
+    *([BadCase("fifo_named_jpg", _fifo, "not a regular file (a named pipe")]
+      if hasattr(os, "mkfifo") else []),
 )}
 
 

@@ -258,6 +258,9 @@ def db_check(obj: Ctx, repair: bool, yes: bool, as_json: bool) -> None:
             click.echo(f"note: {n}")
         for p in orphans:
             click.echo(f"orphaned file: {p}")
+        if orphans and not repair:
+            click.echo(f"{len(orphans)} orphaned file(s): left by a killed import or alignment, "
+                       "no row references them; 'wbsdesk db check --repair' removes them")
 
     emit(data, as_json, render)
     if repair and orphans:

@@ -216,8 +216,10 @@ def _resolve_inside(base: Path, photo: str) -> tuple[Path | None, str | None]:
         return None, f"{photo}: {why} outside the photos folder {base}"
     if not resolved.exists():
         return None, f"{photo}: file not found in {base}"
-    if not resolved.is_file():
+    if resolved.is_dir():
         return None, f"{photo}: is a folder, not a photo file"
+    if not resolved.is_file():  # never opened: a named pipe would block the import
+        return None, f"{photo}: is not a regular file (a named pipe, device or socket)"
     return resolved, None
 
 
