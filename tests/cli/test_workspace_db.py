@@ -14,7 +14,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PROTOCOLS, REPO
+from tests.conftest import PROTOCOLS, REPO, snapshot
 from tests.store.dbfiles import commit_read, listing, make_session, python, wbsdesk
 from wbsdesk.cli import cli
 from wbsdesk.config import db_path, legacy_db_path, warn_if_shared
@@ -176,6 +176,30 @@ def test_db_check_says_how_to_remove_the_orphaned_files_it_lists(tmp_path):
     text = run(root, "db", "check", "--repair", "--yes").output
     assert "Removed 1 orphaned files." in text and "--repair' removes them" not in text
     assert not stray.exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("session", "export", "s", "--out", ".store/wbsdesk.db"),
+    ("session", "export", "s", "--json", "--out", ".store/wbsdesk.db-wal"),
+    ("session", "export", "s", "--out", "photos/reads.csv"),
+    ("report", "s", "--out", ".store"),
+    ("aid", "compare", "s", "--out", "runs/aided"),
+    ("bundle", "create", "s", "--out", ".store/bundle.zip"),
+    ("gui", "--screenshot", ".store/wbsdesk.db"),
+], ids=lambda a: "-".join(a[:2]))
+def test_no_export_writes_into_the_workspace_own_folders(tmp_path, args):
+    # 'session export --out WS/.store/wbsdesk.db' used to replace the database with a CSV.
+    root = tmp_path / "ws"
+    run(root, "study", "create", "s", "--protocol", str(PROTOCOLS / "demo.toml"))
+    before = snapshot(root)
+    out = args.index("--out") + 1 if "--out" in args else args.index("--screenshot") + 1
+    args = (*args[:out], str(root / args[out]), *args[out + 1:])
+    res = run(root, *args, code=1)
+    folder = args[out].removeprefix(f"{root}/").split("/")[0]
+    assert f"wbsdesk does not write into the workspace's own {folder}/ folder" in res.output
+    assert "Traceback" not in res.output
+    assert snapshot(root) == before
+    assert "integrity: ok" in run(root, "db", "check").output
 
 
 def test_db_check_reports_pending_migrations_instead_of_applying_them(tmp_path):

@@ -90,6 +90,7 @@ def aid_compare(obj: Ctx, name: str, include_simulated: bool, include_dry_run: b
     from wbsdesk.services.report_aided import write_aided_report
     from wbsdesk.services.result_tables_aided import aided_tables, effect_sentence
 
+    obj.output(out)
     with obj.open() as ws:
         comp = build_aided_comparison(ws, name, include_simulated=include_simulated,
                                       include_dry_run=include_dry_run)

@@ -97,6 +97,15 @@ class Ctx:
 
         return open_workspace(self.workspace_path)
 
+    def output(self, path: Path | None) -> Path | None:
+        """``path`` (a file or folder a command will write), refused with a UserError when it
+        lies in the workspace's own folders (``.store/``, ``photos/``, ...); ``None`` stays."""
+        if path is not None:
+            from wbsdesk.services.workspace import refuse_own_folder
+
+            refuse_own_folder(self.workspace_path, path)
+        return path
+
 
 @click.group(cls=_Group, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,6 +152,7 @@ def gui_command(obj: Ctx, study: str | None, screenshot: Path | None, view: str)
     if names and view not in names:
         raise click.BadParameter(f"{view!r} is not a view; choose one of {', '.join(names)}",
                                  param_hint="'--view'")
+    obj.output(screenshot)
     code = _gui_launcher[0](workspace=obj.workspace_path, study=study, screenshot=screenshot,
                             view=view)
     sys.exit(code)

@@ -72,6 +72,7 @@ def bundle_create(obj: Ctx, name: str, out: Path, run: str | None, controls: str
     """
     from wbsdesk.services.bundle import write_bundle
 
+    obj.output(out)
     with obj.open() as ws:
         res = write_bundle(ws, name, out, run=run, controls=controls,
                            include_simulated=include_simulated,

@@ -143,6 +143,7 @@ def session_export(obj: Ctx, name: str, out: Path | None, with_file_names: bool,
     Text that a spreadsheet would run as a formula (starting with = + - @) gets a leading
     apostrophe in the CSV.
     """
+    obj.output(out)
     with obj.open() as ws:
         rows = reading_service.export_reads(ws, name, with_file_names=with_file_names)
     if as_json:

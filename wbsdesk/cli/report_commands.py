@@ -75,6 +75,7 @@ def report_cmd(obj: Ctx, name: str, runs: tuple[str, ...], out_dir: Path | None,
     from wbsdesk.services.result_tables import table_map
     from wbsdesk.services.runs_table import runs_table
 
+    obj.output(out_dir)
     with obj.open() as ws, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", WbsdeskWarning)
         try:

@@ -142,6 +142,38 @@ def _refuse_unusable(root: Path, db: Path) -> None:
                  "workspace folder (--workspace). 'wbsdesk db check' shows what is there.")
 
 
+#: A workspace's own folders: wbsdesk alone names and writes their files, so an export there
+#: could replace the database (or, in this process, drop its SQLite locks) or a photo.
+OWN_DIRS = (STORE_DIR, *DATA_DIRS, "tmp", "locks")
+
+
+def refuse_own_folder(root: Path, out: Path) -> None:
+    """Refuse an export, report or bundle path inside one of the workspace's own folders.
+
+    Parameters
+    ----------
+    root : Path
+        The workspace folder.
+    out : Path
+        The file or folder about to be written (it need not exist; links are followed).
+
+    Raises
+    ------
+    UserError
+        When ``out`` is one of :data:`OWN_DIRS` of ``root`` or lies inside one, naming it.
+    """
+    target = Path(out).expanduser().resolve()
+    for name in OWN_DIRS:
+        folder = Path(root).resolve() / name
+        if target.is_relative_to(folder):
+            what = ("the workspace database" if name == STORE_DIR
+                    else "files wbsdesk names and checks itself")
+            raise UserError(f"{out}: wbsdesk does not write into the workspace's own {name}/ "
+                            f"folder ({folder}), which holds {what}",
+                            hint=f"Choose a place outside {folder}, for example "
+                                 f"{Path(root) / 'reports'} or your documents folder.")
+
+
 def check_open_databases() -> list[str]:
     """Problems with the files of every database open in this process (empty when none).
 
