@@ -317,3 +317,32 @@ def test_a_file_that_is_not_a_database(tmp_path):
     for args in (("study", "list"), ("db", "check")):
         res = run(root, *args, code=1)
         assert "file is not a database" in res.output and str(db_path(root)) in res.output
+
+
+@pytest.mark.parametrize("name", [".store", "tmp"])
+def test_a_file_where_a_workspace_folder_goes_is_a_clear_error(tmp_path, name):
+    root = tmp_path / "ws"
+    run(root, "study", "create", "s", "--protocol", str(PROTOCOLS / "demo.toml"))
+    if name == ".store":
+        root = tmp_path / "other"
+        root.mkdir()
+    else:
+        (root / name).rmdir()
+    (root / name).write_text("not a folder")
+    res = wbsdesk(root, "study", "list", check=False)  # a real process: stderr as users see it
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    assert f"Error: {root / name}: is not a folder, so this workspace cannot be opened" \
+        in res.stderr
+    assert "Move the file of that name out of the way" in res.stderr
+
+
+def test_an_out_path_the_file_system_refuses_is_a_message_naming_it(tmp_path):
+    root = tmp_path / "ws"
+    run(root, "study", "create", "s", "--protocol", str(PROTOCOLS / "demo.toml"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    res = wbsdesk(root, "session", "export", "s", "--out", str(blocker / "reads.csv"),
+                  check=False)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"Error: {blocker / 'reads.csv'}: Not a directory" in res.stderr

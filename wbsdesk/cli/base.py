@@ -71,7 +71,8 @@ def _on_self_test(ctx: click.Context, _param: click.Parameter, value: bool) -> N
 
 
 class _Group(click.Group):
-    """Turns :class:`UserError` into a message and exit status 1; cancellation into 130."""
+    """Turns :class:`UserError`, and an ``OSError`` on a named file (not a folder, disk full,
+    permission denied), into a message and exit status 1; cancellation into 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -83,6 +84,12 @@ class _Group(click.Group):
         except (Cancelled, KeyboardInterrupt):
             click.echo("Cancelled.", err=True)
             ctx.exit(130)
+        except OSError as exc:  # a file the user named or owns: not a folder, full, denied
+            if exc.filename is None:
+                raise
+            log.info("file system error on %s", exc.filename, exc_info=True)  # log file only
+            click.secho(f"Error: {exc.filename}: {exc.strerror or exc}", fg="red", err=True)
+            ctx.exit(1)
 
 
 class Ctx:

@@ -89,7 +89,16 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
         older layout cannot move because another process has it open, or when the database
         cannot be opened (damaged, newer version).
     """
-    root = ensure_private_dir(resolve_workspace(path))
+    try:
+        return _open(resolve_workspace(path))
+    except NotADirectoryError as exc:  # a file (or a link to nothing) where a folder goes
+        raise UserError(f"{exc.filename}: is not a folder, so this workspace cannot be opened",
+                        hint="Move the file of that name out of the way, or choose another "
+                             "workspace folder (--workspace).") from exc
+
+
+def _open(folder: Path) -> Workspace:
+    root = ensure_private_dir(folder)
     warn_if_shared(root)
     db = db_path(root)
     legacy = legacy_db_path(root)
@@ -101,7 +110,11 @@ def open_workspace(path: str | Path | None = None) -> Workspace:
     _refuse_unusable(root, db)
     store = open_store(db)
     ws = Workspace(root, store)
-    ws.tmp_dir  # noqa: B018 - made now: jobs put their scratch files here, not in /tmp
+    try:
+        ws.tmp_dir  # noqa: B018 - made now: jobs put their scratch files here, not in /tmp
+    except BaseException:
+        ws.close()
+        raise
     return ws
 
 
