@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QTableWidgetItem,
 )
 
+from wbsdesk.core.csv_export import safe_cell
 from wbsdesk.core.result_table import Column, ResultTable
 
 __all__ = ["MIN_ROWS", "SORT_ROLE", "CompactHeader", "fill_table", "fit_height",
@@ -152,11 +153,15 @@ def make_result_table(table: ResultTable, *, one_line_width: int = ONE_LINE_WIDT
 
 
 def table_tsv(t: QTableWidget) -> str:
-    """The table as shown (headers, then rows in their current order) as TSV."""
+    """The table as shown (headers, then rows in their current order) as TSV.
+
+    A cell a spreadsheet would run as a formula once pasted (a reader named ``=HYPERLINK(...)``)
+    gets a leading apostrophe, as in every CSV file (:func:`~wbsdesk.core.csv_export.safe_cell`).
+    """
     cols = range(t.columnCount())
 
     def flat(s: str) -> str:
-        return " ".join(s.split("\n"))
+        return safe_cell(" ".join(s.split("\n")))
 
     lines = ["\t".join(flat(t.horizontalHeaderItem(c).text()) for c in cols)]
     for r in range(t.rowCount()):
