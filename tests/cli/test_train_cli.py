@@ -120,3 +120,21 @@ def test_renderers_draw_live_lines_on_a_terminal_and_whole_lines_in_files():
     text = term.getvalue()
     assert text.startswith("\r[  6.2 %] ResNet-18 · fold 1 of 2 · epoch 1 of 2 · batch 1 of 4")
     assert text.endswith("ResNet-18 · fold 1 of 2 · done (1 of 2 units done) · ETA --\n")
+
+
+def test_plan_with_estimate_says_how_long_the_run_would_take(tiny):
+    """`train --plan --estimate` times a few steps here, as the set-up's Estimate time, and
+    extrapolates to the plan's folds and epochs; it trains nothing."""
+    out = _run(tiny, "train", "t", "--plan", "--estimate", "--json", "--epochs", "3")
+    assert out.exit_code == 0, out.output
+    plan = json.loads(out.stdout)
+    est = plan["estimate"]
+    assert est["seconds"] > 0 and " on CPU (" in est["text"]
+    assert est["details"].startswith("Measured per batch of 4 at 32 px (resnet18 ")
+    assert "over 2 folds × 3 epochs" in est["details"]
+    assert not tiny.store.runs(tiny.store.study("t").id)
+    text = _run(tiny, "train", "t", "--plan", "--estimate").output
+    assert "Estimated time: " in text and "2 units for a new run of t" in text
+    for args in (["--estimate"], ["--plan", "--estimate", "--resume", "r"]):
+        refused = CliRunner().invoke(cli, ["--workspace", str(tiny.root), "train", "t", *args])
+        assert refused.exit_code == 2 and "--estimate goes with --plan" in refused.output

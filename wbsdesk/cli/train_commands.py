@@ -57,6 +57,10 @@ def _int_range(key: str) -> click.IntRange:
 @click.option("--plan", "plan_only", is_flag=True,
               help="List the units (architecture x fold) and where they would train; train "
                    "nothing.")
+@click.option("--estimate", is_flag=True,
+              help="With --plan: also time a few training steps of each architecture here "
+                   "and say how long the run would take (the set-up's 'Estimate time'; a "
+                   "few seconds per architecture).")
 @json_option
 @click.pass_obj
 def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None,
@@ -64,10 +68,11 @@ def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None,
               lr_schedule: str | None, momentum: float | None, weight_decay: float | None,
               device: str, devices: str | None, workers: int | None, ray_address: str | None,
               weights: str | None, resume: str | None, deterministic: bool, plan_only: bool,
-              as_json: bool) -> None:
+              estimate: bool, as_json: bool) -> None:
     """Train the protocol's cross-validation on study NAME (Ctrl-C stops resumably).
 
-    The run is a set of units, one per architecture and fold; --plan lists them. Settings
+    The run is a set of units, one per architecture and fold; --plan lists them (and,
+    with --estimate, times a few steps here and says how long it would take). Settings
     given here (--epochs, --input-px, --batch-size, --lr, ...) override the protocol for
     this run and are recorded with it. Progress goes to stderr: a live line on a terminal,
     one line per epoch per unit in a log file.
@@ -81,12 +86,18 @@ def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None,
             epochs=epochs, momentum=momentum, weight_decay=weight_decay),
         device=device, devices=parse_devices(devices), workers=workers, weights=weights,
         resume=resume, deterministic=deterministic, ray_address=ray_address)
+    if estimate and (not plan_only or resume):
+        raise click.UsageError("--estimate goes with --plan, for a new run (not --resume)")
     if plan_only:
         from wbsdesk.services.training_plan import plan_run
 
         with obj.open() as ws:
             plan = plan_run(ws, request)
-        emit(plan.as_dict(), as_json, lambda: _render_plan(plan))
+            guess = _estimate(ws, plan, request) if estimate else None
+        data = plan.as_dict()
+        if guess is not None:
+            data["estimate"] = guess
+        emit(data, as_json, lambda: _render_plan(plan, guess))
         return
     printer = TrainProgress()
     try:
@@ -105,8 +116,24 @@ def train_cmd(obj: Ctx, name: str, archs: tuple[str, ...], epochs: int | None,
     emit(data, as_json, render)
 
 
-def _render_plan(plan) -> None:
-    """The units of a plan, for people."""
+def _estimate(ws: Any, plan: Any, request: Any) -> dict[str, Any]:
+    """The set-up's time estimate of a planned new run: a few steps of each architecture
+    timed here (:func:`~wbsdesk.services.training_probe.probe_throughput`), extrapolated to
+    the plan's folds and epochs."""
+    from wbsdesk.services.training_probe import probe_throughput
+
+    archs = list(dict.fromkeys(u.arch for u in plan.units))
+    epochs = max(u.epochs for u in plan.units)
+    click.echo(f"Timing a few training steps of {arch_labels(archs)} here…", err=True)
+    est = probe_throughput(ws, plan.study, archs, device=request.device,
+                           settings=request.settings.overrides())
+    return {"seconds": round(est.seconds(archs, epochs=epochs), 1),
+            "text": est.describe(archs, epochs=epochs),
+            "details": est.details(archs, epochs=epochs)}
+
+
+def _render_plan(plan, estimate: dict[str, Any] | None = None) -> None:
+    """The units of a plan (and its time estimate), for people."""
     where = (f"run {plan.run}" if plan.run else "a new run")
     click.echo(f"{len(plan.units)} units for {where} of {plan.study}: {plan.settings_text}")
     table(["architecture", "fold", "train", "test", "batches/epoch", "epochs", "state"],
@@ -118,6 +145,9 @@ def _render_plan(plan) -> None:
     elif plan.workers:
         slots = ", ".join(f"{w['device']} ({w['threads']} threads)" for w in plan.workers)
         click.echo(f"Executor: {len(plan.workers)} at once on this machine: {slots}.")
+    if estimate is not None:
+        click.echo(f"Estimated time: {estimate['text']}.")
+        click.echo(estimate["details"])
 
 
 @cli.command("runs")
