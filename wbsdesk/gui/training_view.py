@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RUN_COLUMNS = ["Run", "Status", "Architectures", "Units done", "Settings", "Started",
                "AUC (out-of-fold)"]
+SETTINGS_COLUMN = RUN_COLUMNS.index("Settings")
 
 
 def _local_time(iso: str | None) -> str:
@@ -83,6 +85,13 @@ class TrainingViewWidget(QWidget):
         top.addWidget(self.new_button)
         top.addWidget(self.resume_button)
         self.runs_table = make_table(RUN_COLUMNS)
+        # the run's name and its AUCs (one line per architecture) whole, the settings take
+        # the room left (elided if they must; whole in their tooltip and under the table):
+        # every column fits the default 1200 x 760 window
+        header = self.runs_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SETTINGS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.runs_table.setWordWrap(False)
         self.empty = QLabel()
         self.empty.setWordWrap(True)
 
@@ -169,12 +178,16 @@ class TrainingViewWidget(QWidget):
                     aucs = training.run_aucs(self._ws, self.study, r["run"])
                 except UserError as exc:
                     log.info("no AUC for run %s: %s", r["run"], exc)
-            rows.append([r["run"], self._status_text(r), arch_labels(r["archs"]),
+            rows.append([r["run"], self._status_text(r),
+                         "\n".join(arch_label(a) for a in r["archs"]),
                          f"{r['folds_done']} of {r['folds_total']}", r["settings"]["text"],
                          _local_time(r["started_at"]),
-                         " · ".join(f"{arch_label(a)} {v:.3f}" for a, v in aucs.items())])
+                         "\n".join(f"{arch_label(a)} {v:.3f}" for a, v in aucs.items())])
         self.runs_table.blockSignals(True)
         fill_table(self.runs_table, rows)
+        for i in range(len(rows)):
+            self.runs_table.item(i, SETTINGS_COLUMN).setToolTip(rows[i][SETTINGS_COLUMN])
+        self.runs_table.resizeRowsToContents()
         self.runs_table.blockSignals(False)
         names = [r["run"] for r in self._runs]
         self.empty.setText("" if rows or not self.study else
