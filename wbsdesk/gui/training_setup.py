@@ -162,7 +162,11 @@ class TrainingSetupPanel(QWidget):
         self.weights_combo.setCurrentIndex(self.weights_combo.findData(t.init))
         self.weights_combo.blockSignals(False)
         self._study_problem = probe.training_problem(self._ws, name)
-        n_photos = len([p for p in self._ws.store.photos(study.id) if p.is_primary])
+        # the photos the run trains on: not an excluded child's, nor a practice-only one
+        trained = {s.id for s in self._ws.store.subjects(study.id)
+                   if not s.excluded and not s.practice_only}
+        n_photos = sum(1 for p in self._ws.store.photos(study.id)
+                       if p.is_primary and p.subject_id in trained)
         self.study_label.setText(
             f"<b>Study {name}</b> — protocol {study.protocol.name}: {study.protocol.folds.k}"
             f"-fold cross-validation of {n_photos} photos at {t.input_px} px, batch size "
