@@ -170,3 +170,22 @@ def test_photos_are_drawn_upright_in_the_crop_tools_pixels(qtbot, tmp_path):
             c = image.pixelColor(int(x * k), int(y * k))
             assert np.allclose((c.red(), c.green(), c.blue()), upright.getpixel((x, y)),
                                atol=8)
+
+
+def test_photos_not_yet_searched_are_counted_apart_from_those_needing_attention(
+        qtbot, ws, tmp_path):
+    """While the wizard aligns, photos not searched yet are said to be so; they do not yet
+    need the user's attention (the page said '45 need your attention' at 0 %)."""
+    from tests.gui.wizard_data import photo_folder, protocol_file
+    from wbsdesk.services.importer import import_manifest
+    from wbsdesk.services.studies import create_study
+
+    _, clean, _ = photo_folder(tmp_path)
+    create_study(ws, "fresh", protocol_file(tmp_path))
+    import_manifest(ws, "fresh", clean)
+    w = _review(qtbot, ws, "fresh")
+    n = len(w.entries)
+    assert w.counts.text() == f"{n} photos: 0 ok, {n} not searched for a face yet, 0 excluded"
+    study, _ = prepared_study(ws, tmp_path / "other", name="t")
+    w.set_study(study)
+    assert "1 needs your attention" in w.counts.text() and "not searched" not in w.counts.text()

@@ -198,12 +198,15 @@ class FaceReviewWidget(QWidget):
         for i in range(self.filter_combo.count()):
             key = self.filter_combo.itemData(i)
             self.filter_combo.setItemText(i, f"{FILTERS[key]} ({counts[key]})")
-        todo = sum(e.needs_attention for e in self.entries)
-        self.counts.setText(
-            f"{len(self.entries)} photos: {counts['ok']} ok, "
-            f"<b>{todo} need{'s' if todo == 1 else ''} your attention</b>, "
-            f"{counts['excluded']} excluded" if todo else
-            f"{len(self.entries)} photos: {counts['ok']} ok, {counts['excluded']} excluded")
+        # photos not searched yet (e.g. while the wizard aligns) do not need attention yet
+        not_yet = sum(e.needs_attention and e.status == "not_aligned" for e in self.entries)
+        todo = sum(e.needs_attention for e in self.entries) - not_yet
+        parts = [f"{len(self.entries)} photos: {counts['ok']} ok"]
+        if not_yet:
+            parts.append(f"{not_yet} not searched for a face yet")
+        if todo:
+            parts.append(f"<b>{todo} need{'s' if todo == 1 else ''} your attention</b>")
+        self.counts.setText(", ".join([*parts, f"{counts['excluded']} excluded"]))
         self._fill_grid(keep)
 
     def set_filter(self, key: str) -> None:
