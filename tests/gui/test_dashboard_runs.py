@@ -17,16 +17,16 @@ from tests.services.test_analysis import (
 from wbsdesk.gui.dashboard import DashboardWidget
 from wbsdesk.gui.roc_plot import LABEL_ROLE
 
-#: demo.toml's learning rate and schedule (a run's stored spec holds every setting).
-SAME = {"lr": 0.005, "lr_schedule": "cosine", "momentum": 0.9, "weight_decay": 1e-4}
+#: demo.toml's learning rate, schedule and epochs (a run's stored spec holds every setting).
+SAME = {"lr": 0.01, "lr_schedule": "cosine", "momentum": 0.9, "weight_decay": 1e-4}
 
 
 def test_the_header_and_the_run_picker_show_the_runs_settings(qtbot, ws):
     subjects = make_study(ws)
     add_run(ws, "s", subjects, synthetic_probs(subjects, ["resnet18"]), name="plain",
-            spec={"input_px": 64, "batch_size": 16, "epochs": 3, **SAME})
+            spec={"input_px": 64, "batch_size": 16, "epochs": 8, **SAME})
     add_run(ws, "s", subjects, synthetic_probs(subjects, ["resnet18"], seed=3), name="small",
-            spec={"input_px": 32, "batch_size": 8, "epochs": 3, **SAME})
+            spec={"input_px": 32, "batch_size": 8, "epochs": 8, **SAME})
     add_reader(ws, "s", "Dr A", synthetic_ratings(subjects, seed=1))
     d = DashboardWidget(ws, "s")
     qtbot.addWidget(d)
@@ -38,7 +38,7 @@ def test_the_header_and_the_run_picker_show_the_runs_settings(qtbot, ws):
                            "(protocol 16)): ")
     i = d.run_combo.findData("plain")
     assert d.run_combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == (
-        "64 px · batch 16 · lr 0.005 · cosine · 3 epochs")
+        "64 px · batch 16 · lr 0.01 · cosine · 8 epochs")
     with qtbot.waitSignal(d.comparison_ready, timeout=30_000):
         d.run_combo.setCurrentIndex(i)
     assert d.message.text().startswith("Run <b>plain</b>: ")  # the protocol's settings
@@ -50,9 +50,9 @@ def test_a_second_run_beside_the_first_shows_both_and_the_ensemble_across(qtbot,
 
     subjects = make_study(ws)
     add_run(ws, "s", subjects, synthetic_probs(subjects, ["resnet18", "mobilenet_v2"]),
-            name="wide", spec={"input_px": 64, "batch_size": 16, "epochs": 3, **SAME})
+            name="wide", spec={"input_px": 64, "batch_size": 16, "epochs": 8, **SAME})
     add_run(ws, "s", subjects, synthetic_probs(subjects, ["resnet18"], seed=3), name="small",
-            spec={"input_px": 32, "batch_size": 8, "epochs": 3, **SAME})
+            spec={"input_px": 32, "batch_size": 8, "epochs": 8, **SAME})
     add_reader(ws, "s", "Dr A", synthetic_ratings(subjects, seed=1))
     add_reader(ws, "s", "Dr B", synthetic_ratings(subjects, seed=2))
     d = DashboardWidget(ws, "s")

@@ -26,7 +26,7 @@ def protocol_file(tmp_path: Path, name: str = "tiny") -> Path:
     """The demo protocol at test size: 2 folds, ResNet-18 only, 1 epoch at 32 px."""
     text = (PROTOCOLS / "demo.toml").read_text(encoding="utf-8")
     for old, new in (('name = "demo"', f'name = "{name}"'), ("k = 5", "k = 2"),
-                     ("input_px = 64", "input_px = 32"), ("epochs = 3", "epochs = 1"),
+                     ("input_px = 64", "input_px = 32"), ("epochs = 8", "epochs = 1"),
                      ("batch_size = 16", "batch_size = 4"),
                      ('architectures = ["resnet18", "mobilenet_v2"]',
                       'architectures = ["resnet18"]'),

@@ -20,7 +20,9 @@ def tiny_protocol(tmp_path: Path, **training_overrides) -> Path:
     text = text.replace("k = 5", "k = 2").replace("input_px = 64", "input_px = 32")
     text = text.replace('architectures = ["resnet18", "mobilenet_v2"]',
                         'architectures = ["resnet18"]')
-    text = text.replace("epochs = 3", "epochs = 2").replace("batch_size = 16", "batch_size = 4")
+    text = text.replace("epochs = 8", "epochs = 2").replace("batch_size = 16", "batch_size = 4")
+    for setting in ("k = 2", "input_px = 32", "epochs = 2", "batch_size = 4"):
+        assert setting in text, f"demo.toml changed: the tiny protocol lacks {setting!r}"
     for key, value in training_overrides.items():
         text = text.replace(f'{key} = "none"', f'{key} = "{value}"')
     p = tmp_path / "tiny.toml"

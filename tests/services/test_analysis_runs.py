@@ -24,8 +24,9 @@ from wbsdesk.services.reports import write_report
 from wbsdesk.services.result_tables import table_map
 from wbsdesk.services.runs_table import runs_table
 
-#: demo.toml's training settings are input 64 px, batch 16, 3 epochs; run "small" changes two.
-SMALL = {"input_px": 32, "batch_size": 16, "epochs": 3, "lr": 0.02}
+#: demo.toml's training settings are input 64 px, batch 16, lr 0.01, 8 epochs; run "small"
+#: changes two.
+SMALL = {"input_px": 32, "batch_size": 16, "epochs": 8, "lr": 0.02}
 
 
 @pytest.fixture
@@ -88,8 +89,8 @@ def test_the_runs_table_shows_each_runs_settings_and_what_it_changed(two_runs):
     assert rows[0]["input_px"] == 64 and rows[2]["input_px"] == 32
     assert rows[2]["lr"] == "0.02" and rows[2]["architectures"] == "ResNet-18"
     assert rows[2]["changed"] == ("input 32 px (protocol 64 px), learning rate 0.02 "
-                                  "(protocol 0.005)")
-    assert rows[1]["changed"] == "epochs 1 (protocol 3)"
+                                  "(protocol 0.01)")
+    assert rows[1]["changed"] == "epochs 1 (protocol 8)"
     # and the Methods state every run's settings and the ensemble across runs
     text = " ".join(methods_section(methods_input(comp)).paragraphs)
     assert "Training (run wide)" in text and "Training (run small)" in text

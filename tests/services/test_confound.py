@@ -195,4 +195,4 @@ def test_aligned_study_records_its_padding_with_the_crops(ws, tmp_path, padding)
     grey = [(np.asarray(Image.open(ws.root / c.model_crop_path)) == 128).all(axis=2).mean()
             for c in crops.values()]
     if padding == "edge":
-        assert max(grey) == 0.0
+        assert max(grey) < 1e-3  # no grey fill; a photo may hold the odd mid-grey pixel

@@ -17,7 +17,13 @@ from wbsdesk.services.synthetic_faces import (
     render_face,
     sample_traits,
 )
-from wbsdesk.services.synthetic_traits import GROUP_SHIFTS, GROUPS, skin_rgb
+from wbsdesk.services.synthetic_traits import (
+    CLINIC_SPREAD,
+    DYSMORPHIC_TRAITS,
+    GROUP_SHIFTS,
+    GROUPS,
+    skin_rgb,
+)
 
 GROUP_SAMPLES = 200
 
@@ -157,6 +163,45 @@ def test_traits_change_the_drawing():
     assert ratio(wide, 0, 1) > ratio(narrow, 0, 1) * 1.2
 
 
+#: The WBS traits drawn inside the face outline (see INTERNAL_TRAIT_GAIN).
+INTERNAL = ("periorbital_fullness", "nasal_bridge_flatness", "nose_shortness", "nose_upturn",
+            "mouth_width", "lip_fullness")
+
+
+def test_internal_traits_show_at_the_model_input_and_leave_the_face_box():
+    """A WBS-leaning face differs visibly from a healthy-leaning one at the demo's 64 px
+    model input (lips, nostrils, eyes), while the face box, which the confound audit reads,
+    does not move."""
+    from PIL import Image
+
+    from wbsdesk.ml.face_crops import model_crop
+
+    def crop(z: float) -> tuple[np.ndarray, tuple]:
+        face = render_face(FaceTraits(**dict.fromkeys(INTERNAL, z)))
+        img, _ = model_crop(face.image, face.landmarks, size=224)
+        grey = np.asarray(img.convert("L").resize((64, 64), Image.BILINEAR), float)
+        return grey, face.bbox
+
+    (lean, box_lean), (full, box_full) = crop(-1.0), crop(1.0)
+    assert np.allclose(box_lean, box_full)
+    lower_face = np.abs(full - lean)[38:56, 18:46]  # nose, mouth and chin at 64 px
+    assert lower_face.mean() > 8  # grey levels: far beyond JPEG noise
+    assert (lower_face > 25).sum() >= 40  # whole pixels change, not a faint shading
+
+
+def test_clinic_spread_narrows_the_capture_and_keeps_everything_else():
+    wide = [sample_traits("wbs", np.random.default_rng(i)) for i in range(300)]
+    clinic = [sample_traits("wbs", np.random.default_rng(i), spread=CLINIC_SPREAD)
+              for i in range(300)]
+    for name in ("skin_tone", "background_hue", "light_azimuth_deg", "yaw"):
+        full = np.ptp([getattr(t, name) for t in wide])
+        assert np.ptp([getattr(t, name) for t in clinic]) <= CLINIC_SPREAD * full + 1e-9, name
+    kept = (*DYSMORPHIC_TRAITS, "sex", "age_months", "roll_deg", "face_scale", "offset_x",
+            "hair_style", "clothing_hue", "detail_seed")
+    for a, b in zip(wide, clinic, strict=True):  # the same children, photographed alike
+        assert [getattr(a, k) for k in kept] == [getattr(b, k) for k in kept]
+
+
 # --- groups and variety ----------------------------------------------------------------
 
 WBS_UP = ("forehead_breadth", "periorbital_fullness", "nasal_bridge_flatness",
@@ -234,7 +279,8 @@ def test_faces_vary_in_layout_and_colour():
 
 @pytest.mark.parametrize("kwargs", [
     dict(group="dogs"), dict(group="wbs", sex="X"), dict(group="wbs", age_months=3),
-    dict(group="wbs", age_months=400),
+    dict(group="wbs", age_months=400), dict(group="wbs", spread=0.0),
+    dict(group="wbs", spread=1.5),
 ])
 def test_bad_sampling_arguments_raise(kwargs):
     group = kwargs.pop("group")

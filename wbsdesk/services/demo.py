@@ -108,6 +108,7 @@ def _draw_row(folder: Path, group: str, sub: np.random.Generator, sid: str, *,
               practice: bool) -> dict[str, str]:
     """Draw one subject's photo into ``folder``; its manifest row."""
     from wbsdesk.services.synthetic_faces import draw_subject
+    from wbsdesk.services.synthetic_traits import CLINIC_SPREAD
 
     male = sub.random() < _MALE[group]
     mean, sd = _AGE[group]
@@ -120,7 +121,7 @@ def _draw_row(folder: Path, group: str, sub: np.random.Generator, sid: str, *,
         w = np.array(list(_OTHER.values()), dtype=float)
         diagnosis = names[int(sub.choice(len(names), p=w / w.sum()))]
     _, face = draw_subject(group, sub, sex="M" if male else "F", age_months=age,
-                           size=PHOTO_SIZE)
+                           size=PHOTO_SIZE, spread=CLINIC_SPREAD)
     name = f"{sid}.jpg"
     face.image.save(folder / name, "JPEG", quality=92)
     x, y, w_, h_ = face.bbox

@@ -34,6 +34,7 @@ from wbsdesk.services.synthetic_raster import (
 from wbsdesk.services.synthetic_traits import (
     GROUPS,
     HAIR_STYLES,
+    INTERNAL_TRAIT_GAIN,
     FaceGeometry,
     FaceTraits,
     hair_rgb,
@@ -277,9 +278,9 @@ class _Painter:
     def _lip_shapes(self) -> None:
         geo, t = self.geo, self.t
         mw, my = geo.mouth_half_width, geo.mouth_y
-        lf = float(np.clip(t.lip_fullness, -2.5, 3))
-        ul = 0.021 * (1 + 0.22 * lf) * (1.05 if t.sex == "F" else 1.0)
-        ll = 0.03 * (1 + 0.25 * lf)
+        lf = INTERNAL_TRAIT_GAIN * float(np.clip(t.lip_fullness, -2.5, 3))
+        ul = 0.021 * float(np.clip(1 + 0.22 * lf, 0.35, 3.0)) * (1.05 if t.sex == "F" else 1.0)
+        ll = 0.03 * float(np.clip(1 + 0.25 * lf, 0.35, 3.0))
         top = spline([[-mw, my], [-0.62 * mw, my - 0.55 * ul], [-0.24 * mw, my - ul],
                        [0, my - 0.72 * ul], [0.24 * mw, my - ul], [0.62 * mw, my - 0.55 * ul],
                        [mw, my]])
@@ -316,10 +317,11 @@ class _Painter:
         for side in (-1, 1):
             self._brow(lay, side)
             self._eye(lay, side)
-        up = float(np.clip(self.t.nose_upturn, -1.5, 3))
+        up = INTERNAL_TRAIT_GAIN * float(np.clip(self.t.nose_upturn, -1.5, 3))
         for side in (-1, 1):
             lay.poly(ellipse(side * 0.03, geo.subnasale_y - 0.012, 0.017,
-                              max(0.004, 0.0078 * (1 + 0.35 * up)), 24, rot=side * 0.35),
+                              float(np.clip(0.0078 * (1 + 0.35 * up), 0.004, 0.024)), 24,
+                              rot=side * 0.35),
                      rgba(skin * (0.42, 0.3, 0.3)), 0.06)
         lay.poly(self.upper_lip, rgba(self.lip * 0.84), 0.02)
         lay.poly(self.lower_lip, rgba(self.lip * 1.04), 0.02)
@@ -356,8 +358,9 @@ class _Painter:
         geo, t, skin = self.geo, self.t, self.skin
         u = np.linspace(-1, 1, 31)
         x, yu, yl = geo.eye(side, u)
-        pf = float(np.clip(t.periorbital_fullness, -2, 3))
-        gap = 0.018 * (1 + 0.3 * float(np.clip(t.eyelid_ptosis, -1, 3))) * (1 - 0.1 * pf)
+        pf = INTERNAL_TRAIT_GAIN * float(np.clip(t.periorbital_fullness, -2, 3))
+        gap = (0.018 * (1 + 0.3 * float(np.clip(t.eyelid_ptosis, -1, 3)))
+               * max(0.2, 1 - 0.1 * pf))
         ycr = yu - max(gap, 0.006) * (1 - u ** 2) ** 0.5 - 0.003
         lid_col = skin * (0.95, 0.9, 0.9)
         lay.poly(np.vstack([np.stack([x, ycr], 1), np.stack([x, yu], 1)[::-1]]),
@@ -447,9 +450,10 @@ class _Painter:
     def relief(self) -> Image.Image:
         """Facial relief around 128: bumps brighter, hollows darker."""
         geo, t, lay = self.geo, self.t, _Layer()
-        pf = float(np.clip(t.periorbital_fullness, -2, 3))
-        flat = float(np.clip(t.nasal_bridge_flatness, -2, 3))
-        up = float(np.clip(t.nose_upturn, -1.5, 3))
+        gain = INTERNAL_TRAIT_GAIN
+        pf = gain * float(np.clip(t.periorbital_fullness, -2, 3))
+        flat = gain * float(np.clip(t.nasal_bridge_flatness, -2, 3))
+        up = gain * float(np.clip(t.nose_upturn, -1.5, 3))
         ex, ey, ew, eh = geo.eye_x, geo.eye_y, geo.eye_half_width, geo.eye_half_height
         sn, tip = geo.subnasale_y, geo.nose_tip_y
 
@@ -466,13 +470,13 @@ class _Painter:
                 0.015 + 0.005 * max(pf, 0), 130 + 15 * pf, -0.01)
             ell(side * 0.052, sn - 0.018, 0.03, 0.026, 168, 0.06)
         ell(0, ey - 0.03, 0.032, 0.026, 124 - 12 * flat, 0.04)
-        bw = 0.026 + 0.009 * flat
+        bw = max(0.008, 0.026 + 0.009 * flat)
         lay.poly([[-bw, ey - 0.03], [bw, ey - 0.03], [bw * 1.3, tip - 0.01],
-                  [-bw * 1.3, tip - 0.01]], int(np.clip(175 - 20 * flat, 110, 220)), 0.07)
+                  [-bw * 1.3, tip - 0.01]], int(np.clip(175 - 20 * flat, 60, 250)), 0.07)
         ell(0, tip, 0.038 + 0.003 * up, 0.034, 200, 0.12)
         for side in (-1, 1):
-            lay.poly(ellipse(side * 0.03, sn - 0.012, 0.016, 0.008 * (1 + 0.3 * max(up, 0)), 20),
-                     85, 0.06)
+            lay.poly(ellipse(side * 0.03, sn - 0.012, 0.016,
+                              min(0.024, 0.008 * (1 + 0.3 * max(up, 0))), 20), 85, 0.06)
         ell(0, (sn + geo.mouth_y) / 2, 0.017, 0.028, 116, 0.05)
         lay.poly(self.upper_lip, 150, 0.02)
         lay.poly(self.lower_lip, 168, 0.02)
@@ -639,8 +643,8 @@ def render_face(traits: FaceTraits, *, size: tuple[int, int] = (480, 600)) -> Sy
 
 
 def draw_subject(group: str, rng: np.random.Generator, *, sex: str | None,
-                 age_months: float | None, size: tuple[int, int] = (480, 600)
-                 ) -> tuple[FaceTraits, SyntheticFace]:
+                 age_months: float | None, size: tuple[int, int] = (480, 600),
+                 spread: float = 1.0) -> tuple[FaceTraits, SyntheticFace]:
     """Sample one subject of ``group`` and render its portrait.
 
     Parameters
@@ -655,13 +659,15 @@ def draw_subject(group: str, rng: np.random.Generator, *, sex: str | None,
         Fixed age in months (6..180), or ``None`` to draw it.
     size : tuple of int, optional
         Output ``(width, height)``.
+    spread : float, optional
+        How varied the capture is (see :func:`sample_traits`); 1 is every kind of photo.
 
     Returns
     -------
     tuple of (FaceTraits, SyntheticFace)
         The traits and their portrait.
     """
-    traits = sample_traits(group, rng, sex=sex, age_months=age_months)
+    traits = sample_traits(group, rng, sex=sex, age_months=age_months, spread=spread)
     face = render_face(traits, size=size)
     log.debug("drew a synthetic %s face (%s, %.0f months)", group, traits.sex,
               traits.age_months)

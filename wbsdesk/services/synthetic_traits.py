@@ -50,7 +50,35 @@ GROUP_SHIFTS: dict[str, dict[str, float]] = {
 }
 """Mean shift (in SD) of each dysmorphic trait, per group; unlisted traits have mean 0."""
 
+INTERNAL_TRAIT_GAIN = 5.0
+"""How strongly the drawing shows the WBS traits inside the face outline.
+
+Periorbital fullness, a flat nasal bridge, a short upturned nose and full lips are drawn at
+this many times the size the anatomy alone would give (a wide mouth at
+:data:`MOUTH_WIDTH_GAIN`). At 1 a trait's standard deviation moved a feature by a fraction
+of a pixel of the demo's 64 px model input, and a CNN trained from scratch on the demo's 120
+photos learned nothing from it. The gain scales each child's drawn trait, not the groups:
+the shift between groups and the spread within them grow together, so the groups overlap
+exactly as :data:`GROUP_SHIFTS` says. Traits that change the face outline (forehead, chin,
+face width) are left at 1, so the face box does not carry the group.
+"""
+MOUTH_WIDTH_GAIN = 2.0
+"""Gain for ``mouth_width``: its corners are landmarks, so alignment sees it too."""
+
+CLINIC_SPREAD = 0.2
+"""Nuisance spread of a standardised clinical photo set of one population (the demo's).
+
+:func:`sample_traits` keeps skin tone and warmth, hair and eye colour, the backdrop, the
+light and the head's turn to this share of their full range (centred), as one clinic's
+photographer with a plain backdrop and frontal flash would; pose, framing, hair style and
+clothing keep their full variety.
+"""
+
 _Z_LIMIT = 3.0
+#: Indices of the uniform draws in :func:`sample_traits` that ``spread`` narrows: skin tone,
+#: warmth, hair colour and redness, eye colour, the backdrop (hue, saturation, value,
+#: texture), the light (azimuth, strength) and the yaw.
+_CAPTURE_DRAWS = (0, 2, 3, 4, 6, 7, 8, 9, 10, 14, 15, 17)
 _STYLE_WEIGHTS = {"F": (0.12, 0.34, 0.22, 0.14, 0.18), "M": (0.66, 0.03, 0.08, 0.20, 0.03)}
 
 _SKIN_STOPS = np.array([  # light to dark, sRGB 0..255
@@ -178,7 +206,7 @@ nose_upturn, mouth_width, lip_fullness, chin_pointedness, eye_spacing : float
 
 
 def sample_traits(group: str, rng: np.random.Generator, *, sex: str | None = None,
-                  age_months: float | None = None) -> FaceTraits:
+                  age_months: float | None = None, spread: float = 1.0) -> FaceTraits:
     """Draw the traits of one synthetic child of ``group``.
 
     Parameters
@@ -192,6 +220,11 @@ def sample_traits(group: str, rng: np.random.Generator, *, sex: str | None = Non
         Fixed sex; drawn 50/50 when omitted.
     age_months : float, optional
         Fixed age in months (6..180); drawn uniformly when omitted.
+    spread : float, optional
+        0 < spread <= 1: the share of their full range (centred) that skin, hair and eye
+        colour, the backdrop, the light and the head's turn keep; 1 (the default) is every
+        kind of photo, :data:`CLINIC_SPREAD` one clinic's standardised photos. The
+        generator is advanced by the same amount whatever the spread.
 
     Returns
     -------
@@ -210,6 +243,8 @@ def sample_traits(group: str, rng: np.random.Generator, *, sex: str | None = Non
         raise ValueError(f"sex must be 'F' or 'M', got {sex!r}")
     if age_months is not None and not 6 <= age_months <= 180:
         raise ValueError(f"age_months must be 6..180, got {age_months}")
+    if not 0 < spread <= 1:
+        raise ValueError(f"spread must be in (0, 1], got {spread}")
     shifts = GROUP_SHIFTS[group]
     z = rng.standard_normal(len(DYSMORPHIC_TRAITS))
     dys = {name: float(np.clip(shifts.get(name, 0.0) + z[i], -_Z_LIMIT, _Z_LIMIT))
@@ -219,6 +254,8 @@ def sample_traits(group: str, rng: np.random.Generator, *, sex: str | None = Non
     sex = sex or drawn_sex
     age = float(age_months) if age_months is not None else drawn_age
     u = rng.random(22)
+    narrow = list(_CAPTURE_DRAWS)
+    u[narrow] = 0.5 + spread * (u[narrow] - 0.5)
     tone = float(u[0])
     style = int(np.searchsorted(np.cumsum(_STYLE_WEIGHTS[sex]), u[1] * 0.999999, side="right"))
     if age < 15:
@@ -275,11 +312,16 @@ class FaceGeometry:
         self.eye_y = -0.045 + 0.035 * (1 - a)
         self.brow_y = self.eye_y - 0.095 - 0.01 * a
         self.hairline_y = -0.45 - 0.012 * t.forehead_breadth
-        nose_len = (0.185 + 0.045 * a) * (1 - 0.075 * t.nose_shortness)
+        g = INTERNAL_TRAIT_GAIN
+        base_nose = 0.185 + 0.045 * a
+        # a short nose leaves the mouth where it was: the philtrum grows (as in WBS)
+        nose_len = base_nose * float(np.clip(1 - 0.075 * g * t.nose_shortness, 0.55, 1.45))
         self.subnasale_y = self.eye_y + nose_len
-        self.nose_tip_y = self.subnasale_y - 0.028 - 0.009 * t.nose_upturn
-        self.mouth_y = self.subnasale_y + 0.08 + 0.025 * a
-        self.mouth_half_width = ((0.118 + 0.018 * a) * (1 + 0.085 * t.mouth_width)
+        self.nose_tip_y = self.subnasale_y - 0.028 - float(
+            np.clip(0.009 * g * t.nose_upturn, -0.018, 0.03))
+        self.mouth_y = self.eye_y + base_nose + 0.08 + 0.025 * a
+        self.mouth_half_width = ((0.118 + 0.018 * a)
+                                 * (1 + 0.085 * MOUTH_WIDTH_GAIN * t.mouth_width)
                                  * (1.02 if male else 1.0))
         self.eye_x = 0.168 + 0.019 * t.eye_spacing
         self.eye_half_width = 0.076 - 0.002 * t.periorbital_fullness
