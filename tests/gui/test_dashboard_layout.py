@@ -255,7 +255,7 @@ def test_each_architecture_has_one_colour_and_name_everywhere(qtbot, ws):
 
     tv = TrainingViewWidget(ws, "s")
     qtbot.addWidget(tv)
-    assert tv.runs_table.item(0, 2).text() == "MobileNet-V2, ResNet-18"
+    assert tv.runs_table.item(0, 2).text() == "MobileNet-V2\nResNet-18"  # one per line
     assert "MobileNet-V2, ResNet-18" in tv.details_label.text()
     assert "1 epochs" in tv.details_label.text()
     with warnings.catch_warnings():

@@ -143,10 +143,10 @@ def test_run_settings_in_the_setup_make_the_request_the_cli_makes(qtbot, tiny):
     panel.set_study("t")
     form = panel.settings_form
     # the protocol's values are filled in; nothing is an override yet
-    assert form.values() == {"input_px": 32, "batch_size": 4, "lr": 0.005,
+    assert form.values() == {"input_px": 32, "batch_size": 4, "lr": 0.01,
                              "lr_schedule": "cosine"}
     assert panel.request().settings == RunSettings()
-    assert "32 px · batch 4 · lr 0.005 · cosine · 2 epochs" in form.summary_label.text()
+    assert "32 px · batch 4 · lr 0.01 · cosine · 2 epochs" in form.summary_label.text()
     # the fields are bounded by the one definition of the ranges, as the CLI's options
     assert (form.input_spin.minimum(), form.input_spin.maximum()) == setting_range("input_px")[:2]
     assert (form.batch_spin.minimum(), form.batch_spin.maximum()) == (2, 4096)
@@ -165,7 +165,7 @@ def test_run_settings_in_the_setup_make_the_request_the_cli_makes(qtbot, tiny):
     assert panel.is_ready()
     assert form.summary_label.text() == (
         "This run: 48 px* · batch 3* · lr 0.02* · step* · 5 epochs* (* run setting; "
-        "protocol: 32 px, batch 4, lr 0.005, cosine, 2 epochs)")
+        "protocol: 32 px, batch 4, lr 0.01, cosine, 2 epochs)")
     form.reset_button.click()
     assert panel.request().settings == RunSettings(epochs=5)
     assert form.overrides() == {} and not form.reset_button.isEnabled()
