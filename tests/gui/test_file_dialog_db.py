@@ -127,6 +127,21 @@ def test_a_save_inside_the_database_folder_is_refused(qtbot, reading, monkeypatc
             w.close()
 
 
+def test_a_save_into_the_workspace_photo_folder_is_refused_as_on_the_command_line(
+        qtbot, reading, monkeypatch):
+    ws, _, _ = reading
+    target = ws.root / "photos" / "plot.png"
+    monkeypatch.setattr(file_dialogs.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target), ""))
+    assert file_dialogs.save_file(None, "Save the ROC plot", "roc.png") is None
+    shown = _errors_shown()
+    assert len(shown) == 1 and "does not write into the workspace's own photos/ folder" in shown[0]
+    assert not target.exists()
+    for w in QApplication.topLevelWidgets():
+        if isinstance(w, ErrorDialog):
+            w.close()
+
+
 def test_every_file_dialog_goes_through_the_helper():
     users = [p.name for p in GUI.glob("*.py")
              if "QFileDialog" in p.read_text(encoding="utf-8") and p.name != "file_dialogs.py"]

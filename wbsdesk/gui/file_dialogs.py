@@ -16,10 +16,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from wbsdesk.config import STORE_DIR
 from wbsdesk.errors import UserError
 from wbsdesk.gui.dialogs import present_error
-from wbsdesk.services.workspace import check_open_databases, open_workspace_roots
+from wbsdesk.services.workspace import (
+    check_open_databases,
+    open_workspace_roots,
+    refuse_own_folder,
+)
 
 log = logging.getLogger(__name__)
 _last_folder: list[Path] = []
@@ -93,11 +96,14 @@ def after_dialog(parent: QWidget | None, chosen: Path | None = None) -> bool:
     return not problems
 
 
-def _refuse_store(parent: QWidget | None, chosen: Path) -> bool:
-    if STORE_DIR in chosen.resolve().parts and in_workspace(chosen):
-        _show(parent, UserError(
-            f"{chosen} is inside the workspace's private database folder",
-            hint="Choose a place outside the workspace."))
+def _refuse_own_folder(parent: QWidget | None, chosen: Path) -> bool:
+    """Refuse (and say why) a save into an open workspace's own folders, as the commands'
+    ``--out`` are refused (:func:`~wbsdesk.services.workspace.refuse_own_folder`)."""
+    try:
+        for root in open_workspace_roots():
+            refuse_own_folder(root, chosen)
+    except UserError as exc:
+        _show(parent, exc)
         return True
     return False
 
@@ -119,7 +125,7 @@ def save_file(parent: QWidget | None, caption: str, start: Path | str | None = N
                                           filters)
     chosen = Path(path) if path else None
     after_dialog(parent, chosen)
-    if chosen is not None and _refuse_store(parent, chosen):
+    if chosen is not None and _refuse_own_folder(parent, chosen):
         return None
     return chosen
 
@@ -130,6 +136,6 @@ def existing_folder(parent: QWidget | None, caption: str,
     path = QFileDialog.getExistingDirectory(parent, caption, _start(start, with_name=False))
     chosen = Path(path) if path else None
     after_dialog(parent, chosen)
-    if chosen is not None and _refuse_store(parent, chosen):
+    if chosen is not None and _refuse_own_folder(parent, chosen):
         return None
     return chosen

@@ -179,10 +179,10 @@ def refuse_own_folder(root: Path, out: Path) -> None:
     for name in OWN_DIRS:
         folder = Path(root).resolve() / name
         if target.is_relative_to(folder):
-            what = ("the workspace database" if name == STORE_DIR
+            what = ("the workspace's private database folder" if name == STORE_DIR
                     else "files wbsdesk names and checks itself")
             raise UserError(f"{out}: wbsdesk does not write into the workspace's own {name}/ "
-                            f"folder ({folder}), which holds {what}",
+                            f"folder ({folder}): {what}",
                             hint=f"Choose a place outside {folder}, for example "
                                  f"{Path(root) / 'reports'} or your documents folder.")
 
