@@ -108,7 +108,7 @@ def _step_dashboard(root: Path) -> str:
     code = run_gui(workspace=root, study="demo", screenshot=shot, view="dashboard")
     if code != 0 or not shot.exists():
         raise RuntimeError(f"dashboard rendering failed (status {code})")
-    with Image.open(shot) as im:
+    with Image.open(shot, formats=["PNG"]) as im:  # the screenshot written just now
         size = im.size
     return f"dashboard rendered to PNG {size[0]}x{size[1]}"
 

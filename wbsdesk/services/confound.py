@@ -48,6 +48,7 @@ from wbsdesk.core.protocol import Protocol
 from wbsdesk.core.result_table import Column, ResultTable
 from wbsdesk.errors import UserError, WbsdeskWarning
 from wbsdesk.services.audit_data import AuditCases, collect_warnings, load_audit_cases, name_list
+from wbsdesk.services.face_jobs import MODEL_CROP_FORMAT
 from wbsdesk.services.workspace import Workspace
 from wbsdesk.store.crops import CropRow
 
@@ -177,7 +178,7 @@ class ConfoundAudit:
 def _read_crop(ws: Workspace, crop: CropRow, subject: str, study: str) -> np.ndarray:
     path = ws.root / str(crop.model_crop_path)
     try:
-        with Image.open(path) as im:
+        with Image.open(path, formats=[MODEL_CROP_FORMAT]) as im:
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError) as exc:
         raise UserError(f"the model crop of {subject} ({path}) cannot be read: {exc}",
