@@ -102,12 +102,11 @@ def min_table_height(t: QTableWidget, rows: int = MIN_ROWS) -> int:
             + 2 * t.frameWidth())
 
 
-def make_result_table(table: ResultTable, *, one_line_width: int = ONE_LINE_WIDTH,
-                      ) -> QTableWidget:
+def make_result_table(table: ResultTable) -> QTableWidget:
     """A read-only, sortable Qt table showing ``table`` (numbers right-aligned).
 
     Long headers take two lines; so do long cells (:func:`shown_text`; the TSV copy joins
-    them again) when the table would be wider than ``one_line_width`` px with every cell
+    them again) when the table would be wider than :data:`ONE_LINE_WIDTH` px with every cell
     on one line, and only then (one-line rows show more of a long table). Columns fit
     their text; the table is never shorter than its header and :data:`MIN_ROWS` rows. Each
     column's footnote is its header's tooltip (the footnotes are also shown under the
@@ -141,7 +140,7 @@ def make_result_table(table: ResultTable, *, one_line_width: int = ONE_LINE_WIDT
     header.setStretchLastSection(False)
     t.resizeColumnsToContents()
     width = sum(header.sectionSize(j) for j in range(len(cols)))
-    if width > one_line_width:  # too wide on one line: long cells take two
+    if width > ONE_LINE_WIDTH:  # too wide on one line: long cells take two
         for r in range(t.rowCount()):
             for j, c in enumerate(cols):
                 item = t.item(r, j)

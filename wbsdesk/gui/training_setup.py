@@ -163,8 +163,8 @@ class TrainingSetupPanel(QWidget):
         self.weights_combo.blockSignals(False)
         self._study_problem = probe.training_problem(self._ws, name)
         # the photos the run trains on: not an excluded child's, nor a practice-only one
-        trained = {s.id for s in self._ws.store.subjects(study.id)
-                   if not s.excluded and not s.practice_only}
+        trained = {s.id for s in self._ws.store.subjects(study.id, include_excluded=False,
+                                                         include_practice=False)}
         n_photos = sum(1 for p in self._ws.store.photos(study.id)
                        if p.is_primary and p.subject_id in trained)
         self.study_label.setText(
