@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -12,6 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from tests.conftest import make_photo, snapshot
 from tests.gui.training_study import make_tiny_study
+from wbsdesk.core.heatmaps import coarse_map_warning
 from wbsdesk.core.training_request import TrainRequest
 from wbsdesk.gui import file_dialogs
 from wbsdesk.gui.app import VIEWS
@@ -170,11 +172,10 @@ def test_heatmap_names_model_folds_and_map_size_and_recomputes_in_the_background
     run = p.run
     caption = view.heatmap_caption.text()
     assert f"Grad-CAM of ResNet-18 (mean of folds 1 and 2, run {run})" in caption
-    assert "Last feature map 1×1 at 32 px input" in caption
+    assert ("Feature map 8×8 (layer1) at 32 px input, weighted per position (LayerCAM), "
+            "finer than the last block's 1×1.") in caption
     panel = view.panel
-    assert panel.heatmap_warning.isVisible()
-    assert ("The last feature map is only 1×1 at 32 px input: the heatmap cannot localise "
-            "features") in panel.heatmap_warning.text()
+    assert not panel.heatmap_warning.isVisible()  # an 8 x 8 map can localise
     assert panel.colour_scale.isVisible()
     assert panel.colour_scale.title() == "contribution to “Williams-Beuren syndrome (synthetic)”"
     # the bar is drawn in the overlay's own colours: cold blue at the left, red at the right
@@ -202,9 +203,20 @@ def test_heatmap_names_model_folds_and_map_size_and_recomputes_in_the_background
     data = json.loads(out.read_text())
     g = data["gradcam"]
     assert (g["architecture"], g["folds"], g["feature_map"], g["input_px"]) == \
-        ("mobilenet_v2", [2], [1, 1], 32)
+        ("mobilenet_v2", [2], [8, 8], 32)
+    assert (g["layer"], g["method"]) == ("features.3", "LayerCAM")
     assert g["source"] == f"fold 2 alone of MobileNet-V2, run {run}"
-    assert g["warning"] in data["all_warnings"]
+    assert g["warning"] is None
+    # a map too coarse even at the finest layer is flagged in the panel, in words
+    coarse = coarse_map_warning((4, 4), 16)
+    res = view.result
+    info = dataclasses.replace(res.prediction.gradcam, feature_map=(4, 4), input_px=16,
+                               warning=coarse)
+    panel.show_heatmap(dataclasses.replace(
+        res, prediction=dataclasses.replace(res.prediction, gradcam=info)), "WBS")
+    assert panel.heatmap_warning.isVisible()
+    assert ("The feature map read is only 4×4 at 16 px input: the heatmap cannot localise "
+            "features") in panel.heatmap_warning.text()
     assert set(g["focus"]) == {"mass_share", "area_share", "lift", "sd", "entropy", "flat"}
 
 

@@ -82,7 +82,7 @@ def test_registry_is_open_to_more_architectures(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     @registry.register_arch("resnet_tiny", weights=models.ResNet18_Weights.IMAGENET1K_V1,
-                            cam_layer="layer4")
+                            cam_layers=("layer4",))
     def _tiny() -> nn.Module:
         return models.resnet18(weights=None, num_classes=1000)
 
@@ -90,4 +90,4 @@ def test_registry_is_open_to_more_architectures(monkeypatch):
     assert build_model("resnet_tiny").fc.out_features == 2
     with pytest.raises(ValueError, match="already registered"):
         registry.register_arch("resnet_tiny", weights=models.ResNet18_Weights.IMAGENET1K_V1,
-                               cam_layer="layer4")(_tiny)
+                               cam_layers=("layer4",))(_tiny)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 
@@ -189,3 +190,22 @@ def test_the_report_carries_the_generated_methods_and_references(ws, tmp_path):
     assert "Obuchowski–Rockette method [5] with Hillis&#x27;s denominator degrees" in methods
     assert "[5] Obuchowski NA, Rockette HE." in methods and "Band across folds" in methods
     assert methods.rindex("Band across folds") < methods.index("[1] Liu H")
+
+
+def test_an_aided_reading_with_heatmaps_names_and_cites_how_the_heatmap_was_made():
+    readers = [ReaderInfo("physician", "pediatrician", 6), ReaderInfo("physician", "geneticist", 9)]
+    inp = _input(readers)
+    reading = dataclasses.replace(inp.protocol.reading, design="sequential_aided")
+    inp = dataclasses.replace(inp, protocol=dataclasses.replace(inp.protocol, reading=reading))
+    section = methods_section(inp)
+    text = _text(section)
+    order = {k: i + 1 for i, k in enumerate(section.keys)}
+    assert (f"the model's probability and its heatmap (Grad-CAM [{order['selvaraju2017']}] at "
+            "the last convolutional block when its map has at least 7×7 cells, else LayerCAM "
+            f"[{order['jiang2021']}] at the deepest earlier stage that has) of the ensemble "
+            "model") in text
+    assert any(r.startswith("Jiang PT") and "LayerCAM" in r for r in section.references)
+    assert any(r.startswith("Selvaraju RR") for r in section.references)
+    # a blind study cites neither
+    blind = methods_section(_input(readers))
+    assert "selvaraju2017" not in blind.keys and "jiang2021" not in blind.keys

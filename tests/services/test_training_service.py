@@ -161,19 +161,21 @@ def test_cli_train_runs_and_predict_with_heatmap(tiny, tmp_path, monkeypatch):
     assert out["ensemble"] == pytest.approx(np.mean(out["per_fold"]["resnet18"]))
     with Image.open(heat) as im:
         assert im.size == (224, 224) and im.mode == "RGB"
-    # the heatmap names its model and folds and warns that a 1 x 1 map cannot localise
+    # the heatmap names its model and folds, and the map it read: the last block is 1 x 1 at
+    # 32 px, so layer1's 8 x 8 map is read with LayerCAM weights (fine enough: no warning)
     g = out["gradcam"]
-    assert (g["architecture"], g["folds"], g["feature_map"]) == ("resnet18", [1, 2], [1, 1])
-    coarse = ("the last feature map is only 1×1 at 32 px input: the heatmap cannot localise "
-              "features")
-    assert g["warning"] == coarse and coarse in out["all_warnings"]
+    assert (g["architecture"], g["folds"], g["feature_map"]) == ("resnet18", [1, 2], [8, 8])
+    assert (g["layer"], g["method"], g["last_feature_map"]) == ("layer1", "LayerCAM", [1, 1])
+    assert g["warning"] is None
+    assert not any("feature map" in w for w in out["all_warnings"])
     assert out["reference"]["n_photos"] > 0 and isinstance(out["warnings"], list)
-    # text output: an adult's age and the coarse map are warned; one fold's map on request
+    # text output: an adult's age is warned, the map read is named; one fold's map on request
     res = CliRunner().invoke(cli, ["--workspace", root, "predict", "t", str(photo), "--run", run,
                                    "--heatmap", str(heat), "--heatmap-fold", "2",
                                    "--age-months", "400"])
     assert res.exit_code == 0, res.output
-    assert f"Warning: {coarse}" in res.output
+    assert ("feature map 8×8 (layer1) at 32 px input, weighted per position (LayerCAM), "
+            "finer than the last block's 1×1") in res.output
     assert "Warning: an adult (400 months, 33 years): the models were trained on children" \
         in res.output
     assert f"Grad-CAM of ResNet-18 (fold 2 alone, run {run})" in res.output

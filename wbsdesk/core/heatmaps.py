@@ -1,10 +1,16 @@
-"""How far a Grad-CAM heatmap can be read: map resolution, heat on the face, flatness.
+"""How far a Grad-CAM heatmap can be read: which map it reads, heat on the face, flatness.
 
-* :func:`coarse_map_warning`: Grad-CAM reads the last convolutional block, whose map is
-  the input divided by the network's stride (32 for ResNet and MobileNet, 16 for the VGG
-  layer read here). ResNet-18 at a 64 px input has a 2 x 2 map: each cell covers a quarter
-  of the crop, so the upsampled heatmap is a smooth blob that cannot tell eyes from mouth.
-  A map of at most :data:`COARSE_CELLS` cells on a side gets a warning.
+* :data:`MIN_CAM_SIDE`, :func:`cam_read_text`: which feature map a heatmap reads. The last
+  convolutional block's map is the input divided by the network's stride (32 for ResNet and
+  MobileNet, 16 for the VGG layer read there): 7 x 7 at 224 px, where Grad-CAM (Selvaraju et
+  al. 2017) localises, but 2 x 2 for ResNet-18 at 64 px, where each cell covers a quarter of
+  the crop and the upsampled heatmap is a blob that cannot tell eyes from mouth. A smaller
+  input is therefore read at the deepest earlier stage whose map has at least
+  :data:`MIN_CAM_SIDE` cells on a side, with LayerCAM's per-position weights (Jiang et al.
+  2021, IEEE TIP 30:5875), which stay faithful at such layers where Grad-CAM's
+  channel-averaged gradient does not.
+* :func:`coarse_map_warning`: a map of at most :data:`COARSE_CELLS` cells on a side (even
+  the finest one a model offers is that coarse) gets a warning.
 * :func:`template_face_box` and :func:`face_mask`: where the face lies in an aligned crop
   (every model crop puts the five landmarks on the same template,
   :func:`wbsdesk.core.face_geometry.canonical_landmarks`), as a box or the ellipse inside it.
@@ -24,11 +30,19 @@ import numpy as np
 
 from wbsdesk.core import face_geometry as geo
 
-__all__ = ["COARSE_CELLS", "FLAT_SD", "HeatFocus", "coarse_map_warning", "face_mask",
-           "folds_text", "heat_focus", "template_face_box"]
+__all__ = ["COARSE_CELLS", "FLAT_SD", "GRAD_CAM", "LAYER_CAM", "MIN_CAM_SIDE",
+           "HeatFocus", "cam_read_text", "coarse_map_warning", "face_mask", "folds_text",
+           "heat_focus", "template_face_box"]
 
 #: A feature map with at most this many cells on a side cannot localise facial features.
 COARSE_CELLS = 4
+#: The heatmap reads the deepest candidate layer whose map has at least this many cells on
+#: its shorter side (the last block's 7 x 7 at 224 px input).
+MIN_CAM_SIDE = 7
+#: Channel weights from the spatially averaged gradient, at the last convolutional block.
+GRAD_CAM = "Grad-CAM"
+#: Per-position weights from the positive gradient, at an earlier stage.
+LAYER_CAM = "LayerCAM"
 #: Below this SD of the max-scaled heatmap (0..1) it counts as a flat wash.
 FLAT_SD = 0.05
 
@@ -46,15 +60,51 @@ def coarse_map_warning(grid: Sequence[int], input_px: int) -> str | None:
     Examples
     --------
     >>> coarse_map_warning((2, 2), 64)
-    'the last feature map is only 2×2 at 64 px input: the heatmap cannot localise features'
+    'the feature map read is only 2×2 at 64 px input: the heatmap cannot localise features'
     >>> coarse_map_warning((7, 7), 224) is None
     True
     """
     rows, cols = (int(v) for v in grid)
     if min(rows, cols) > COARSE_CELLS:
         return None
-    return (f"the last feature map is only {rows}×{cols} at {int(input_px)} px input: "
+    return (f"the feature map read is only {rows}×{cols} at {int(input_px)} px input: "
             "the heatmap cannot localise features")
+
+
+def cam_read_text(method: str, layer: str, grid: Sequence[int], input_px: int,
+                  last_grid: Sequence[int] | None = None) -> str:
+    """Which feature map a heatmap read, and how, for a caption.
+
+    Parameters
+    ----------
+    method : str
+        :data:`GRAD_CAM` or :data:`LAYER_CAM`.
+    layer : str
+        The module read (dotted path, e.g. ``"layer2"``).
+    grid : (int, int)
+        ``(rows, cols)`` of the map read.
+    input_px : int
+        Side of the model's square input.
+    last_grid : (int, int), optional
+        The last convolutional block's map when an earlier layer was read (``None``: the
+        layer read is the last block).
+
+    Examples
+    --------
+    >>> cam_read_text("Grad-CAM", "layer4", (7, 7), 224)
+    'last feature map 7×7 (layer4) at 224 px input'
+    >>> print(cam_read_text("LayerCAM", "layer2", (8, 8), 64, (2, 2)))
+    feature map 8×8 (layer2) at 64 px input, weighted per position (LayerCAM), finer than the last block's 2×2
+    """  # noqa: E501
+    rows, cols = (int(v) for v in grid)
+    where = f"{rows}×{cols} ({layer}) at {int(input_px)} px input"
+    weights = "weighted per position" if method == LAYER_CAM else "channel weights"
+    if last_grid is None:
+        return f"last feature map {where}" + ("" if method == GRAD_CAM
+                                               else f", {weights} ({method})")
+    lr, lc = (int(v) for v in last_grid)
+    return (f"feature map {where}, {weights} ({method}), finer than the last block's "
+            f"{lr}×{lc}")
 
 
 def folds_text(folds: Sequence[int]) -> str:

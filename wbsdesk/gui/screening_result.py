@@ -173,13 +173,11 @@ class ScreeningResultWidget(QWidget):
             self.heatmap_caption.setText("")
             self.heatmap_warning.setVisible(False)
             return
-        rows, cols = info.feature_map
         focus = "" if info.focus.flat else f" {_esc(info.focus.text())}."
         self.heatmap_caption.setText(
             "Left: the aligned face the models saw. Right: Grad-CAM of "
             f"{arch_label(info.arch)} ({_html(info.folds_phrase)}, run {_html(info.run)}) for "
-            f"“{_html(target)}”: warm colours weigh most. Last feature map {rows}×{cols} at "
-            f"{info.input_px} px input.{focus}")
+            f"“{_html(target)}”: warm colours weigh most. {_esc(info.read_text)}.{focus}")
         problems = [t for t in (info.warning, info.focus.text() if info.focus.flat else None)
                     if t]
         self.heatmap_warning.setText(f"<b>Heatmap:</b><ul style='margin:0'>{_items(problems)}"

@@ -1,16 +1,25 @@
-"""Grad-CAM heatmaps for the registered architectures, and a hand-made colour overlay.
+"""Class-activation heatmaps (Grad-CAM, LayerCAM) for the registered architectures, and a
+hand-made colour overlay.
 
-Grad-CAM (Selvaraju et al. 2017): the activations ``A`` of the last convolutional block
-(registry ``cam_layer``) are weighted by the spatial mean of d(score)/dA per channel,
-summed over channels, passed through ReLU, upsampled to the input size and scaled to 0..1.
-The colours are :func:`wbsdesk.core.colormap.colorize` (re-exported here), the same ramp the
-GUI draws as the colour scale. :func:`cam_grid` tells how coarse the read map is: ResNet-18
-at 64 px input gives 2 x 2 cells, too few to localise anything on a face.
+:func:`cam_map` reads one of the architecture's candidate layers (registry ``cam_layers``,
+deepest first): the deepest whose map has at least
+:data:`~wbsdesk.core.heatmaps.MIN_CAM_SIDE` cells on a side at the input's size, else the
+finest. At the last convolutional block it is Grad-CAM (Selvaraju et al. 2017): the
+activations ``A`` weighted by the spatial mean of d(score)/dA per channel, summed over
+channels, through ReLU. At an earlier stage it is LayerCAM (Jiang et al. 2021): each
+position's activations weighted by the positive part of their own gradient, because the
+channel-averaged gradient is not faithful there. ResNet-18 at the demo's 64 px input has a
+2 x 2 last block, which only ever showed a quadrant; its 8 x 8 ``layer2`` puts the heat on
+the nose and eyes (``benchmarks/gradcam_focus.py``). At 224 px every architecture is read
+at its last block, as in the paper. The map is upsampled to the input and scaled to 0..1.
+The colours are :func:`wbsdesk.core.colormap.colorize` (re-exported here), the same ramp
+the GUI draws as the colour scale.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,93 +28,157 @@ from PIL import Image
 from torch import nn
 
 from wbsdesk.core.colormap import colorize
+from wbsdesk.core.heatmaps import GRAD_CAM, LAYER_CAM, MIN_CAM_SIDE
 from wbsdesk.ml.data import preprocess
 from wbsdesk.ml.registry import ARCH_ATTR, arch_spec
 
-__all__ = ["cam_grid", "cam_layer", "colorize", "explain_crop", "gradcam", "overlay"]
+__all__ = ["CamChoice", "cam_choice", "cam_map", "colorize", "explain_crop", "gradcam",
+           "overlay"]
 
 
-def cam_layer(model: nn.Module) -> nn.Module:
-    """The module Grad-CAM reads: the registry's ``cam_layer`` for models from
-    :func:`~wbsdesk.ml.registry.build_model`, else the last ``Conv2d``."""
+@dataclass(frozen=True)
+class CamChoice:
+    """Which feature map a heatmap read, and how.
+
+    Attributes
+    ----------
+    layer : str
+        Dotted path of the module read.
+    grid : (int, int)
+        ``(rows, cols)`` of its map.
+    method : str
+        :data:`~wbsdesk.core.heatmaps.GRAD_CAM` (the last block) or
+        :data:`~wbsdesk.core.heatmaps.LAYER_CAM` (an earlier stage).
+    last_layer : str
+        The last convolutional block.
+    last_grid : (int, int)
+        Its map at the same input.
+    """
+
+    layer: str
+    grid: tuple[int, int]
+    method: str
+    last_layer: str
+    last_grid: tuple[int, int]
+
+    @property
+    def is_last(self) -> bool:
+        """The layer read is the last convolutional block."""
+        return self.layer == self.last_layer
+
+
+def _candidates(model: nn.Module) -> list[str]:
+    """The layers a heatmap may read, deepest first (registry, else the last ``Conv2d``)."""
     arch = getattr(model, ARCH_ATTR, None)
     if arch is not None:
-        return model.get_submodule(arch_spec(arch).cam_layer)
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        return list(arch_spec(arch).cam_layers)
+    convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         raise ValueError("the model has no convolutional layer for Grad-CAM")
-    return convs[-1]
+    return [convs[-1]]
 
 
-@torch.no_grad()
-def cam_grid(model: nn.Module, input_px: int, *, layer: nn.Module | None = None
-             ) -> tuple[int, int]:
-    """``(rows, cols)`` of the feature map Grad-CAM reads for a square ``input_px`` input.
+def _choose(names: list[str], grids: list[tuple[int, int]], layer: str | None,
+            method: str | None) -> CamChoice:
+    if layer is not None:
+        if layer not in names:
+            raise ValueError(f"{layer!r} is not one of the model's cam layers {names}")
+        i = names.index(layer)
+    else:
+        i = next((k for k, g in enumerate(grids) if min(g) >= MIN_CAM_SIDE), len(names) - 1)
+    how = method or (GRAD_CAM if i == 0 else LAYER_CAM)
+    if how not in (GRAD_CAM, LAYER_CAM):
+        raise ValueError(f"unknown heatmap method {how!r}")
+    return CamChoice(layer=names[i], grid=grids[i], method=how, last_layer=names[0],
+                     last_grid=grids[0])
 
-    One forward pass of a zero image on the model's device (eval mode kept as found).
-    """
-    layer = layer if layer is not None else cam_layer(model)
-    param = next(model.parameters())
-    seen: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out))
+
+def _forward(model: nn.Module, x: torch.Tensor, names: list[str]
+             ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One forward pass in eval mode (mode restored), keeping every candidate's output."""
+    seen: dict[str, torch.Tensor] = {}
+    handles = [model.get_submodule(n).register_forward_hook(
+        lambda _m, _i, out, n=n: seen.__setitem__(n, out)) for n in names]
     was_training = model.training
     model.eval()
     try:
-        model(torch.zeros(1, 3, int(input_px), int(input_px), device=param.device,
-                          dtype=param.dtype))
+        logits = model(x)
     finally:
-        handle.remove()
+        for h in handles:
+            h.remove()
         model.train(was_training)
-    return int(seen[-1].shape[-2]), int(seen[-1].shape[-1])
+    return logits, [seen[n] for n in names]
 
 
-def gradcam(model: nn.Module, x: torch.Tensor, *, target: int = 1,
-            layer: nn.Module | None = None) -> np.ndarray:
-    """Grad-CAM heatmap of class ``target`` for one normalised input.
+@torch.no_grad()
+def cam_choice(model: nn.Module, input_px: int) -> CamChoice:
+    """Which layer a heatmap of a square ``input_px`` input reads, and its map's size.
+
+    One forward pass of a zero image on the model's device (eval mode kept as found).
+    """
+    names = _candidates(model)
+    param = next(model.parameters())
+    _, acts = _forward(model, torch.zeros(1, 3, int(input_px), int(input_px),
+                                          device=param.device, dtype=param.dtype), names)
+    return _choose(names, [(int(a.shape[-2]), int(a.shape[-1])) for a in acts], None, None)
+
+
+def cam_map(model: nn.Module, x: torch.Tensor, *, target: int = 1, layer: str | None = None,
+            method: str | None = None) -> tuple[np.ndarray, CamChoice]:
+    """Class-activation heatmap of class ``target`` for one normalised input.
 
     Parameters
     ----------
     model : torch.nn.Module
-        A classifier (put in eval mode here; its parameters' ``.grad`` are not touched).
+        A classifier (put in eval mode here and restored; its parameters' ``.grad`` are not
+        touched).
     x : torch.Tensor of shape (3, H, W) or (1, 3, H, W)
         Normalised float input (e.g. from :func:`wbsdesk.ml.data.preprocess`).
     target : int, keyword-only
         Class whose logit is explained (1 = positive group).
-    layer : torch.nn.Module, optional, keyword-only
-        Module to read (default :func:`cam_layer`).
+    layer : str, optional, keyword-only
+        Read this candidate layer (default: chosen by the input's size, see the module).
+    method : str, optional, keyword-only
+        ``"Grad-CAM"`` or ``"LayerCAM"`` (default: Grad-CAM at the last block, LayerCAM at an
+        earlier stage).
 
     Returns
     -------
-    numpy.ndarray of shape (H, W), dtype float32
+    heat : numpy.ndarray of shape (H, W), dtype float32
         Finite values in [0, 1]; all zeros when nothing supports the class.
+    choice : CamChoice
+        The layer read, its map size and the method.
     """
     if x.dim() == 3:
         x = x.unsqueeze(0)
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError(f"expected one image of shape (3, H, W), got {tuple(x.shape)}")
-    layer = layer if layer is not None else cam_layer(model)
+    names = _candidates(model)
     dev = next(model.parameters()).device
     x = x.to(dev, torch.float32).requires_grad_(True)
-    seen: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            logits = model(x)
-            acts = seen[-1]
-            (grads,) = torch.autograd.grad(logits[0, target], acts)
-    finally:
-        handle.remove()
-        model.train(was_training)
-    weights = grads.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * acts).sum(dim=1, keepdim=True)).detach().float()
+    with torch.enable_grad():
+        logits, acts = _forward(model, x, names)
+        choice = _choose(names, [(int(a.shape[-2]), int(a.shape[-1])) for a in acts],
+                         layer, method)
+        act = acts[names.index(choice.layer)]
+        (grads,) = torch.autograd.grad(logits[0, target], act)
+    act = act.detach()
+    if choice.method == GRAD_CAM:
+        cam = (grads.mean(dim=(2, 3), keepdim=True) * act).sum(dim=1, keepdim=True)
+    else:
+        cam = (torch.relu(grads) * act).sum(dim=1, keepdim=True)
+    cam = torch.relu(cam).float()
     cam = nnf.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)
     cam = cam[0, 0].clamp_min(0)
     top = float(cam.max())
     if not np.isfinite(top) or top <= 0:
-        return np.zeros(tuple(x.shape[-2:]), dtype=np.float32)
-    return (cam / top).clamp(0, 1).cpu().numpy().astype(np.float32)
+        return np.zeros(tuple(x.shape[-2:]), dtype=np.float32), choice
+    return (cam / top).clamp(0, 1).cpu().numpy().astype(np.float32), choice
+
+
+def gradcam(model: nn.Module, x: torch.Tensor, *, target: int = 1) -> np.ndarray:
+    """The heatmap of :func:`cam_map` alone (the layer and method chosen by input size)."""
+    return cam_map(model, x, target=target)[0]
 
 
 def overlay(crop: Image.Image, heatmap: np.ndarray, *, alpha: float = 0.45) -> Image.Image:

@@ -2,15 +2,17 @@
 
 Every architecture is registered with :func:`register_arch`, which records its torchvision
 ImageNet weights (so the expected weight file name is known without a download), the
-layer Grad-CAM reads, and the constructor. :func:`build_model` builds the 1000-class
-ImageNet model with ``weights=None``, optionally loads an ImageNet state dict from a local
-file, and then replaces the classifier's last linear layer, as Liu et al. (2021) did.
-How an architecture is shown (display name, plot colour) is defined once, torch-free, in
-:mod:`wbsdesk.core.architectures`; :attr:`ArchSpec.label` and :attr:`ArchSpec.color` read it.
+layers a class-activation map may read, and the constructor. :func:`build_model` builds
+the 1000-class ImageNet model with ``weights=None``, optionally loads an ImageNet state
+dict from a local file, and then replaces the classifier's last linear layer, as Liu et
+al. (2021) did. How an architecture is shown (display name, plot colour) is defined once,
+torch-free, in :mod:`wbsdesk.core.architectures`; :attr:`ArchSpec.label` and
+:attr:`ArchSpec.color` read it.
 
 More architectures are one decorated function away::
 
-    @register_arch("resnet50", weights=models.ResNet50_Weights.IMAGENET1K_V1, cam_layer="layer4")
+    @register_arch("resnet50", weights=models.ResNet50_Weights.IMAGENET1K_V1,
+                   cam_layers=("layer4", "layer3", "layer2", "layer1"))
     def _resnet50() -> nn.Module:
         return models.resnet50(weights=None)
 """
@@ -51,15 +53,21 @@ class ArchSpec:
         Returns the 1000-class ImageNet model, randomly initialised (``weights=None``).
     weights : torchvision.models.WeightsEnum
         The torchvision ImageNet weights this architecture is initialised from.
-    cam_layer : str
-        Dotted path of the module whose output Grad-CAM uses (the last convolutional block,
-        after its activation).
+    cam_layers : tuple of str
+        Dotted paths of the modules a class-activation map may read, deepest first: the last
+        convolutional block (after its activation), then the ends of earlier stages. Which
+        one is read depends on the input size (:func:`wbsdesk.ml.explain.cam_map`).
     """
 
     name: str
     builder: Callable[[], nn.Module]
     weights: WeightsEnum
-    cam_layer: str
+    cam_layers: tuple[str, ...]
+
+    @property
+    def cam_layer(self) -> str:
+        """The last convolutional block (classic Grad-CAM's layer)."""
+        return self.cam_layers[0]
 
     @property
     def label(self) -> str:
@@ -85,8 +93,8 @@ class ArchSpec:
 _REGISTRY: dict[str, ArchSpec] = {}
 
 
-def register_arch(name: str, *, weights: WeightsEnum,
-                  cam_layer: str) -> Callable[[Callable[[], nn.Module]], Callable[[], nn.Module]]:
+def register_arch(name: str, *, weights: WeightsEnum, cam_layers: tuple[str, ...]
+                  ) -> Callable[[Callable[[], nn.Module]], Callable[[], nn.Module]]:
     """Register a model constructor under ``name`` (decorator).
 
     Parameters
@@ -95,8 +103,9 @@ def register_arch(name: str, *, weights: WeightsEnum,
         Registry key; must be new.
     weights : torchvision.models.WeightsEnum, keyword-only
         The ImageNet weights the architecture is initialised from.
-    cam_layer : str, keyword-only
-        Dotted module path Grad-CAM reads, e.g. ``"layer4"`` or ``"features.29"``.
+    cam_layers : tuple of str, keyword-only
+        Dotted module paths a class-activation map may read, deepest first, e.g.
+        ``("layer4", "layer3", "layer2", "layer1")``.
 
     Returns
     -------
@@ -104,10 +113,14 @@ def register_arch(name: str, *, weights: WeightsEnum,
         The decorator; it returns the constructor unchanged.
     """
 
+    if not cam_layers:
+        raise ValueError(f"architecture {name!r} needs at least one cam layer")
+
     def deco(fn: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"architecture {name!r} is already registered")
-        _REGISTRY[name] = ArchSpec(name=name, builder=fn, weights=weights, cam_layer=cam_layer)
+        _REGISTRY[name] = ArchSpec(name=name, builder=fn, weights=weights,
+                                   cam_layers=tuple(cam_layers))
         return fn
 
     return deco
@@ -227,27 +240,31 @@ def state_signature(name: str) -> dict[str, tuple[int, ...]]:
 # The five architectures of Liu et al. (2021)
 
 
-@register_arch("vgg16", weights=models.VGG16_Weights.IMAGENET1K_V1, cam_layer="features.29")
+@register_arch("vgg16", weights=models.VGG16_Weights.IMAGENET1K_V1,
+               cam_layers=("features.29", "features.22", "features.15", "features.8"))
 def _vgg16() -> nn.Module:
     return models.vgg16(weights=None)
 
 
-@register_arch("vgg19", weights=models.VGG19_Weights.IMAGENET1K_V1, cam_layer="features.35")
+@register_arch("vgg19", weights=models.VGG19_Weights.IMAGENET1K_V1,
+               cam_layers=("features.35", "features.26", "features.17", "features.8"))
 def _vgg19() -> nn.Module:
     return models.vgg19(weights=None)
 
 
-@register_arch("resnet18", weights=models.ResNet18_Weights.IMAGENET1K_V1, cam_layer="layer4")
+@register_arch("resnet18", weights=models.ResNet18_Weights.IMAGENET1K_V1,
+               cam_layers=("layer4", "layer3", "layer2", "layer1"))
 def _resnet18() -> nn.Module:
     return models.resnet18(weights=None)
 
 
-@register_arch("resnet34", weights=models.ResNet34_Weights.IMAGENET1K_V1, cam_layer="layer4")
+@register_arch("resnet34", weights=models.ResNet34_Weights.IMAGENET1K_V1,
+               cam_layers=("layer4", "layer3", "layer2", "layer1"))
 def _resnet34() -> nn.Module:
     return models.resnet34(weights=None)
 
 
 @register_arch("mobilenet_v2", weights=models.MobileNet_V2_Weights.IMAGENET1K_V1,
-               cam_layer="features.18")
+               cam_layers=("features.18", "features.13", "features.6", "features.3"))
 def _mobilenet_v2() -> nn.Module:
     return models.mobilenet_v2(weights=None)

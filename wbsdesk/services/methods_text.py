@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from wbsdesk.core.architectures import arch_label
+from wbsdesk.core.heatmaps import GRAD_CAM, LAYER_CAM, MIN_CAM_SIDE
 from wbsdesk.core.training_request import SETTING_FLAGS, setting_changes
 from wbsdesk.services.methods_inputs import (
     Analyses,
@@ -56,10 +57,20 @@ REFERENCES: dict[str, str] = {
     "hillis2008": "Hillis SL, Berbaum KS, Metz CE. Recent developments in the "
                   "Dorfman-Berbaum-Metz procedure for multireader ROC study analysis. Acad "
                   "Radiol. 2008;15(5):647–661.",
+    "selvaraju2017": "Selvaraju RR, Cogswell M, Das A, Vedantam R, Parikh D, Batra D. "
+                     "Grad-CAM: visual explanations from deep networks via gradient-based "
+                     "localization. In: Proc IEEE Int Conf Comput Vis. 2017. p. 618–626.",
+    "jiang2021": "Jiang PT, Zhang CB, Hou Q, Cheng MM, Wei Y. LayerCAM: exploring "
+                 "hierarchical class activation maps for localization. IEEE Trans Image "
+                 "Process. 2021;30:5875–5888.",
     "holm1979": "Holm S. A simple sequentially rejective multiple test procedure. Scand J "
                 "Stat. 1979;6(2):65–70.",
 }
 _CITE = re.compile(r"\{cite:([a-z0-9]+(?:,[a-z0-9]+)*)\}")
+#: How the heatmap's layer and weights were chosen (:func:`wbsdesk.ml.explain.cam_map`).
+_HEATMAP_METHOD = (f"{GRAD_CAM} {{cite:selvaraju2017}} at the last convolutional block when "
+                   f"its map has at least {MIN_CAM_SIDE}×{MIN_CAM_SIDE} cells, else "
+                   f"{LAYER_CAM} {{cite:jiang2021}} at the deepest earlier stage that has")
 _WORDS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 _LR_SCHEDULES = {"constant": "a constant learning rate", "cosine": "cosine learning-rate decay",
                  "step": "step learning-rate decay"}
@@ -200,7 +211,7 @@ def _physicians(inp: MethodsInput, readers: Sequence[ReaderInfo]) -> str:
             "for that reader.")
     if rd.aided:
         aid = " and ".join("the model's probability" if a == "probability"
-                           else "its Grad-CAM heatmap" for a in rd.aid)
+                           else f"its heatmap ({_HEATMAP_METHOD})" for a in rd.aid)
         design = ("then read each photograph again with the aid" if
                   rd.design == "sequential_aided" else
                   f"also read the photographs with the aid in a second session at least "

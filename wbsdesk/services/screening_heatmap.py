@@ -2,10 +2,12 @@
 
 :func:`gradcam_of_crop` explains an aligned model crop with one architecture of a run,
 either the mean over its fold models or a single fold, and says what the map is: the
-architecture, the folds, the run, the target group, the size of the feature map Grad-CAM
-read (ResNet-18 at 64 px input: 2 x 2, too coarse to localise; a warning says so), and how
-the heat lies on the face (:func:`wbsdesk.core.heatmaps.heat_focus`). :func:`screening_heatmap`
-is the same as a job function on PNG bytes, for the Screening view's model/fold choice.
+architecture, the folds, the run, the target group, the feature map read and how it was
+weighted (:func:`wbsdesk.ml.explain.cam_map`: ResNet-18's last block is 2 x 2 at a 64 px
+input, so its 8 x 8 ``layer2`` is read, with LayerCAM weights; a map that is still too
+coarse to localise gets a warning), and how the heat lies on the face
+(:func:`wbsdesk.core.heatmaps.heat_focus`). :func:`screening_heatmap` is the same as a job
+function on PNG bytes, for the Screening view's model/fold choice.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ import numpy as np
 from PIL import Image
 
 from wbsdesk.core.architectures import arch_label
-from wbsdesk.core.heatmaps import HeatFocus, coarse_map_warning, folds_text, heat_focus
+from wbsdesk.core.heatmaps import (
+    HeatFocus,
+    cam_read_text,
+    coarse_map_warning,
+    folds_text,
+    heat_focus,
+)
 from wbsdesk.core.jobs import CancelToken, Progress, ProgressFn, no_progress
 from wbsdesk.errors import UserError
 from wbsdesk.services.studies import load_study
@@ -46,9 +54,15 @@ class GradCam:
     target : str
         The group whose logit is explained (the positive group's label).
     feature_map : (int, int)
-        Rows and columns of the map Grad-CAM read.
+        Rows and columns of the map read.
     input_px : int
         The models' input side.
+    layer : str
+        The module read (dotted path).
+    method : str
+        ``"Grad-CAM"`` (the last block) or ``"LayerCAM"`` (an earlier stage).
+    last_grid : (int, int) or None
+        The last block's map when an earlier layer was read.
     warning : str or None
         The feature map is too coarse to localise.
     focus : HeatFocus
@@ -64,6 +78,9 @@ class GradCam:
     input_px: int
     warning: str | None
     focus: HeatFocus
+    layer: str
+    method: str
+    last_grid: tuple[int, int] | None = None
 
     @property
     def folds_phrase(self) -> str:
@@ -76,13 +93,17 @@ class GradCam:
         """E.g. ``"mean of folds 1–5 of ResNet-18, run R"``."""
         return f"{self.folds_phrase} of {arch_label(self.arch)}, run {self.run}"
 
+    @property
+    def read_text(self) -> str:
+        """Which feature map was read, and how (:func:`~wbsdesk.core.heatmaps.cam_read_text`)."""
+        return cam_read_text(self.method, self.layer, self.feature_map, self.input_px,
+                             self.last_grid)
+
     def caption(self) -> str:
         """Plain-text description: model, folds, run, target, feature map, focus."""
-        rows, cols = self.feature_map
         focus = self.focus.text()
         return (f"Grad-CAM of {arch_label(self.arch)} ({self.folds_phrase}, run {self.run}) "
-                f"for “{self.target}”; last feature map {rows}×{cols} at {self.input_px} px "
-                f"input. {focus[:1].upper()}{focus[1:]}.")
+                f"for “{self.target}”; {self.read_text}. {focus[:1].upper()}{focus[1:]}.")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON)."""
@@ -90,6 +111,8 @@ class GradCam:
                 "folds": list(self.folds), "available_folds": list(self.available_folds),
                 "run": self.run, "target": self.target, "source": self.source,
                 "feature_map": list(self.feature_map), "input_px": self.input_px,
+                "layer": self.layer, "method": self.method,
+                "last_feature_map": None if self.last_grid is None else list(self.last_grid),
                 "warning": self.warning, "focus": self.focus.to_dict()}
 
 
@@ -135,7 +158,7 @@ def gradcam_of_crop(fold_models: Sequence[Any], crop: Image.Image, *, run: str, 
         ``fold`` is not a finished fold of the architecture.
     """
     from wbsdesk.ml.data import preprocess
-    from wbsdesk.ml.explain import cam_grid, gradcam
+    from wbsdesk.ml.explain import cam_map
 
     available = [int(fm.fold) for fm in fold_models]
     chosen = list(fold_models)
@@ -149,14 +172,16 @@ def gradcam_of_crop(fold_models: Sequence[Any], crop: Image.Image, *, run: str, 
     for fm in chosen:
         x = preprocess(crop, size=fm.input_px, mean=fm.config["normalize_mean"],
                        std=fm.config["normalize_std"])
-        maps.append(gradcam(fm.model, x))
+        heat, choice = cam_map(fm.model, x)
+        maps.append(heat)
     heat = np.mean(maps, axis=0).astype(np.float32)
     first = chosen[0]
-    grid = cam_grid(first.model, first.input_px)
     info = GradCam(arch=first.arch, folds=[int(fm.fold) for fm in chosen],
-                   available_folds=available, run=run, target=target, feature_map=grid,
-                   input_px=first.input_px, warning=coarse_map_warning(grid, first.input_px),
-                   focus=heat_focus(heat))
+                   available_folds=available, run=run, target=target, feature_map=choice.grid,
+                   input_px=first.input_px,
+                   warning=coarse_map_warning(choice.grid, first.input_px),
+                   focus=heat_focus(heat), layer=choice.layer, method=choice.method,
+                   last_grid=None if choice.is_last else choice.last_grid)
     return heat, info
 
 
