@@ -60,6 +60,11 @@ if [ "${E2E:-0}" = 1 ] || [ -n "${STEPS:-}" ]; then
   step protocol_e2e ${E2E_LIMIT:-600} benchmarks/paper_protocol_e2e.py --device cuda \
     ${PROTOCOL_WORKERS:+--workers $PROTOCOL_WORKERS}
 fi
+# Where the Grad-CAM heat falls at 224 px (the last block's 7 x 7 map) on a demo run trained
+# there: needs wbsdesk's dependencies like protocol_e2e; run it with STEPS="... gradcam_224".
+if [ -n "${STEPS:-}" ]; then
+  step gradcam_224 ${GRADCAM_LIMIT:-420} benchmarks/gradcam_224.py --device cuda --epochs 30
+fi
 # Fold-batched training (benchmarks/stacked.py, not shipped): would the 5 folds of one
 # architecture as one grouped model beat 5 units? Kept as a comparison.
 [ "${FOLD_BATCHED:-0}" = 1 ] && step fold_batched ${FOLD_BATCHED_LIMIT:-240} benchmarks/fold_batched.py \
