@@ -10,8 +10,8 @@ channels, through ReLU. At an earlier stage it is LayerCAM (Jiang et al. 2021): 
 position's activations weighted by the positive part of their own gradient, because the
 channel-averaged gradient is not faithful there. ResNet-18 at the demo's 64 px input has a
 2 x 2 last block, which only ever showed a quadrant; its 8 x 8 ``layer2`` puts the heat on
-the nose and eyes (``benchmarks/gradcam_focus.py``). At 224 px every architecture is read
-at its last block, as in the paper. The map is upsampled to the input and scaled to 0..1.
+the nose and eyes (``benchmarks/gradcam_focus.py``). At 224 px (the paper's input) every
+architecture is read at its last block. The map is upsampled to the input and scaled to 0..1.
 The colours are :func:`wbsdesk.core.colormap.colorize` (re-exported here), the same ramp
 the GUI draws as the colour scale.
 """
