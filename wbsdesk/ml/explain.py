@@ -32,8 +32,7 @@ from wbsdesk.core.heatmaps import GRAD_CAM, LAYER_CAM, MIN_CAM_SIDE
 from wbsdesk.ml.data import preprocess
 from wbsdesk.ml.registry import ARCH_ATTR, arch_spec
 
-__all__ = ["CamChoice", "cam_choice", "cam_map", "colorize", "explain_crop", "gradcam",
-           "overlay"]
+__all__ = ["CamChoice", "cam_map", "colorize", "explain_crop", "gradcam", "overlay"]
 
 
 @dataclass(frozen=True)
@@ -108,19 +107,6 @@ def _forward(model: nn.Module, x: torch.Tensor, names: list[str]
             h.remove()
         model.train(was_training)
     return logits, [seen[n] for n in names]
-
-
-@torch.no_grad()
-def cam_choice(model: nn.Module, input_px: int) -> CamChoice:
-    """Which layer a heatmap of a square ``input_px`` input reads, and its map's size.
-
-    One forward pass of a zero image on the model's device (eval mode kept as found).
-    """
-    names = _candidates(model)
-    param = next(model.parameters())
-    _, acts = _forward(model, torch.zeros(1, 3, int(input_px), int(input_px),
-                                          device=param.device, dtype=param.dtype), names)
-    return _choose(names, [(int(a.shape[-2]), int(a.shape[-1])) for a in acts], None, None)
 
 
 def cam_map(model: nn.Module, x: torch.Tensor, *, target: int = 1, layer: str | None = None,
